@@ -1,0 +1,24 @@
+# livermet: reanalysis of Jiang et al., J Transl Med 2025, 23:336 (Prok2+ neutrophils in colorectal
+# cancer liver metastasis). Default config: the bundled demo study. Real study: --configfile
+# config/paper.yaml. One panel: snakemake --cores 2 results/figures/fig1G.pdf
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),
+
+
+# include: "workflow/rules/download.smk"  (wired in when the download layer lands)
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/qc.smk"
+include: "workflow/rules/integrate.smk"
+include: "workflow/rules/annotate.smk"
+include: "workflow/rules/figures.smk"

@@ -1,0 +1,87 @@
+# Shared set-up: config and samples-sheet validation, input functions, wildcard constraints.
+import os
+import re
+import sys
+
+import pandas as pd
+from snakemake.utils import validate
+
+# The package lives in src/; jobs (in this environment or a conda env) import it from there.
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [SRC, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    ).rstrip(os.pathsep)
+)
+# numba compiles pynndescent/UMAP kernels once and every later job reuses the cache.
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.abspath(".snakemake/numba_cache"))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from livermet.panels import PANELS  # noqa: E402
+
+validate(config, "../../config/schemas/config.schema.yaml")
+if "datasets" in config:
+    validate(config["datasets"], "../../config/schemas/datasets.schema.yaml")
+
+
+def load_samples(path):
+    """The samples sheet, validated row by row; sample names must be unique."""
+    sheet = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
+    validate(sheet, "../../config/schemas/samples.schema.yaml")
+    duplicated = sheet["sample"][sheet["sample"].duplicated()].tolist()
+    if duplicated:
+        raise ValueError(f"{path}: duplicate sample names {duplicated}")
+    return sheet.set_index("sample", drop=False)
+
+
+SAMPLES = load_samples(config["samples"])
+DEMO = config.get("demo", {}).get("enabled", False)
+
+
+wildcard_constraints:
+    sample="|".join(map(re.escape, SAMPLES.index)),
+    panel="|".join(PANELS),
+
+
+def sample_counts(wildcards):
+    """Local path of a sample's counts (downloaded first when the sheet gives a URL)."""
+    return SAMPLES.loc[wildcards.sample, "path"]
+
+
+def sample_meta(wildcards):
+    """The samples-sheet row of one sample, as passed to its scripts."""
+    return SAMPLES.loc[wildcards.sample].to_dict()
+
+
+def qc_outputs():
+    return expand("results/qc/{sample}.h5ad", sample=SAMPLES.index)
+
+
+def mem_mb_from_input(factor, minimum=1000):
+    """Memory request that grows with the input size (factor x input MB, at least minimum)."""
+
+    def mem_mb(wildcards, input):
+        return max(minimum, int(factor * input.size_mb))
+
+    return mem_mb
+
+
+# Stage outputs by the names that livermet.panels uses.
+FIGURE_INPUTS = {
+    "atlas": "results/atlas/atlas.h5ad",
+    "major_markers": config["annotation"]["markers"],
+    "composition": "results/atlas/composition.tsv",
+}
+
+
+def figure_inputs(wildcards):
+    return {name: FIGURE_INPUTS[name] for name in PANELS[wildcards.panel].inputs}
+
+
+def all_targets():
+    return [
+        "results/qc/summary.tsv",
+        "results/atlas/atlas.h5ad",
+        *expand("results/figures/{panel}.{ext}", panel=PANELS, ext=("pdf", "png")),
+    ]
