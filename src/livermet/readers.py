@@ -67,6 +67,8 @@ def read_rhapsody_csv(path: Path, chunk_cells: int = 2000) -> ad.AnnData:
         path, skiprows=n_comment, index_col=0, chunksize=chunk_cells, compression="infer"
     )
     for chunk in reader:
+        if chunk.empty:
+            continue
         values = chunk.to_numpy()
         if not np.issubdtype(values.dtype, np.number):
             raise InputError(f"{path}: non-numeric counts near Cell_Index {chunk.index[0]}")

@@ -1,0 +1,48 @@
+"""Shared fixtures: tiny count matrices with real mouse gene names, written in each input format."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+GENES = ["Alb", "Apoa1", "Cd79a", "Cd3e", "Lyz2", "mt-Co1", "mt-Nd1", "Hba-a1", "Hbb-bs", "Actb"]
+
+
+def shared_file(name: str) -> Path:
+    """A file of ../shared/data, or skip the test saying it is absent (fresh clones lack it)."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"real data set {path} is absent (it lives beside the project, not in it)")
+    return path
+
+
+def small_counts(n_cells: int = 8, seed: int = 0) -> pd.DataFrame:
+    """Cells x genes integer counts with a little of everything (mito, haemoglobin)."""
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(5, size=(n_cells, len(GENES)))
+    index = pd.Index([str(1000 + i) for i in range(n_cells)], name="Cell_Index")
+    return pd.DataFrame(counts, index=index, columns=GENES)
+
+
+def write_rhapsody_csv(counts: pd.DataFrame, path: Path) -> Path:
+    """BD Rhapsody MolsPerCell layout: '##' header block, then Cell_Index and gene columns."""
+    header = (
+        "##########\n## BD Rhapsody Analysis Pipeline Version 2.0\n## Sample - test\n##########\n"
+    )
+    text = header + counts.to_csv()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt") as fh:
+        fh.write(text)
+    return path
+
+
+@pytest.fixture
+def rhapsody_file(tmp_path: Path) -> Path:
+    return write_rhapsody_csv(small_counts(), tmp_path / "s1_RSEC_MolsPerCell.csv.gz")

@@ -1,0 +1,69 @@
+"""Readers: each input format gives the same cells x genes raw counts."""
+
+import gzip
+
+import anndata as ad
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+from conftest import small_counts, write_rhapsody_csv
+
+from livermet.errors import InputError
+from livermet.readers import read_counts
+
+
+def test_rhapsody_csv_skips_header_block_and_keeps_counts(rhapsody_file):
+    adata = read_counts(rhapsody_file, "rhapsody_csv")
+    expected = small_counts()
+    assert adata.shape == expected.shape
+    assert list(adata.var_names) == list(expected.columns)
+    assert list(adata.obs_names) == list(expected.index)
+    np.testing.assert_array_equal(adata.X.toarray(), expected.to_numpy())
+
+
+def test_rhapsody_targeted_columns_keep_the_symbol(tmp_path):
+    counts = small_counts().rename(columns={"Alb": "Alb|NM_009654|PolyA_1"})
+    adata = read_counts(write_rhapsody_csv(counts, tmp_path / "x.csv"), "rhapsody_csv")
+    assert "Alb" in adata.var_names
+
+
+def test_mex_directory_matches_dense_table(tmp_path):
+    counts = small_counts()
+    folder = tmp_path / "mex"
+    folder.mkdir()
+    with gzip.open(folder / "matrix.mtx.gz", "wb") as fh:
+        scipy.io.mmwrite(fh, sp.coo_matrix(counts.to_numpy().T))
+    with gzip.open(folder / "features.tsv.gz", "wt") as fh:
+        fh.writelines(f"ENSMUSG{i:011d}\t{g}\tGene Expression\n" for i, g in enumerate(counts))
+    with gzip.open(folder / "barcodes.tsv.gz", "wt") as fh:
+        fh.writelines(f"{b}\n" for b in counts.index)
+    adata = read_counts(folder, "mex")
+    np.testing.assert_array_equal(adata.X.toarray(), counts.to_numpy())
+    assert adata.var["gene_ids"].iloc[0] == "ENSMUSG00000000000"
+
+
+def test_h5ad_prefers_the_counts_layer(tmp_path):
+    counts = small_counts()
+    adata = ad.AnnData(np.log1p(counts.to_numpy().astype(float)))
+    adata.layers["counts"] = counts.to_numpy()
+    adata.write_h5ad(tmp_path / "x.h5ad")
+    back = read_counts(tmp_path / "x.h5ad", "h5ad")
+    np.testing.assert_array_equal(back.X.toarray(), counts.to_numpy())
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(InputError, match=r"nothere\.csv: file not found"):
+        read_counts(tmp_path / "nothere.csv", "rhapsody_csv")
+
+
+def test_unknown_format_is_refused(rhapsody_file):
+    with pytest.raises(InputError, match="unknown format 'loom'"):
+        read_counts(rhapsody_file, "loom")
+
+
+def test_a_file_of_another_format_is_one_line_error(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("gene,a,b\nAlb,1,2\n")
+    with pytest.raises(InputError, match="Cell_Index"):
+        read_counts(path, "rhapsody_csv")

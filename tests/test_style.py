@@ -1,0 +1,32 @@
+"""Formatting and lint of the project's own code and workflow (CI runs these as tests)."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(*args):
+    return subprocess.run(args, cwd=REPO, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("ruff", "check", "."), ("ruff", "format", "--check", "."), ("snakefmt", "--check", ".")],
+    ids=["ruff-check", "ruff-format", "snakefmt"],
+)
+def test_code_is_formatted_and_lint_free(command):
+    tool = shutil.which(command[0], path=str(BIN)) or shutil.which(command[0])
+    result = run(tool, *command[1:])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakemake_lint_is_clean():
+    result = run(str(BIN / "snakemake"), "--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for" not in result.stdout + result.stderr
