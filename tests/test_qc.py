@@ -69,11 +69,15 @@ def test_planted_heterotypic_doublets_score_highest():
     doublets.obs["sample"] = "s1"
     doublets.layers["counts"] = doublets.X.copy()
     mixed = ad.concat([adata, doublets])
-    kept, summary = filter_sample(mixed, QCThresholds(min_umis=100), DoubletSettings(seed=0))
+    kept, cells, summary = filter_sample(mixed, QCThresholds(min_umis=100), DoubletSettings(seed=0))
     assert summary["cells_in"] == 315
     assert summary["doublets"] >= 10
     assert sum(name.startswith("d") for name in kept.obs_names) <= 5
     assert summary["cells_out"] == kept.n_obs == 315 - summary["removed_qc"] - summary["doublets"]
+    assert cells["kept"].sum() == kept.n_obs and len(cells) == 315
+    assert cells.loc[cells["cell"].str.startswith("d"), "doublet_score"].median() > cells.loc[
+        cells["cell"].str.startswith("c"), "doublet_score"
+    ].quantile(0.9)
 
 
 def test_a_sample_with_no_cell_passing_qc_is_an_error():

@@ -140,7 +140,7 @@ def annotate(
     categories = [*marker_sets, UNASSIGNED]
     adata.obs["cell_type"] = pd.Categorical(
         adata.obs["leiden"].map(labels).astype(str), categories=categories
-    )
+    ).remove_unused_categories()
     adata.obsm["cell_type_scores"] = scores.to_numpy(dtype=np.float32)
     adata.uns["cell_type_score_names"] = list(scores.columns)
     unassigned = clusters.loc[clusters["cell_type"] == UNASSIGNED, "cluster"].tolist()

@@ -102,8 +102,12 @@ def score_doublets(
 
 def filter_sample(
     adata: ad.AnnData, thresholds: QCThresholds, doublets: DoubletSettings
-) -> tuple[ad.AnnData, dict]:
-    """Apply the cell filters, then doublet calls; return kept cells and the summary row."""
+) -> tuple[ad.AnnData, pd.DataFrame, dict]:
+    """Apply the cell filters, then doublet calls.
+
+    Returns the kept cells, a per-cell table (metrics, failed filters, doublet score, kept) that
+    says why each removed cell went, and the sample's summary row.
+    """
     sample = str(adata.obs["sample"].iloc[0])
     add_qc_metrics(adata, thresholds)
     failed = failed_filters(adata.obs, thresholds)
@@ -117,6 +121,7 @@ def filter_sample(
     scores, is_doublet, threshold = score_doublets(kept, doublets)
     kept.obs["doublet_score"] = scores
     kept.obs["predicted_doublet"] = is_doublet
+    cells = per_cell_table(adata.obs, failed, kept.obs)
     if is_doublet.all():
         raise InputError(f"sample {sample}: every cell was called a doublet")
     summary = {
@@ -130,4 +135,14 @@ def filter_sample(
     }
     log.info("sample %s: %s", sample, summary)
     kept.uns["qc"] = {"thresholds": vars(thresholds), "doublets": vars(doublets)}
-    return kept[~is_doublet].copy(), summary
+    return kept[~is_doublet].copy(), cells, summary
+
+
+def per_cell_table(obs: pd.DataFrame, failed: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """Every input cell with its metrics, failed filters, doublet score and whether it was kept."""
+    metrics = ["barcode", "total_counts", "n_genes", "pct_mito", "pct_erythroid"]
+    cells = obs[[column for column in metrics if column in obs]].join(failed)
+    cells = cells.join(scored[["doublet_score", "predicted_doublet"]])
+    cells["predicted_doublet"] = cells["predicted_doublet"].fillna(False).astype(bool)
+    cells["kept"] = ~failed.any(axis=1) & ~cells["predicted_doublet"]
+    return cells.rename_axis("cell").reset_index()

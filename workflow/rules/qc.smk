@@ -6,6 +6,7 @@ rule qc:
         "results/ingest/{sample}.h5ad",
     output:
         h5ad="results/qc/{sample}.h5ad",
+        cells="results/qc/{sample}.cells.tsv",
         summary="results/qc/{sample}.summary.tsv",
     log:
         "results/logs/qc/{sample}.log",

@@ -10,6 +10,7 @@ with rule_logging(snakemake.log[0]):
     params = snakemake.params
     thresholds = QCThresholds(**params.qc)
     doublets = DoubletSettings(**params.doublets, seed=params.seed)
-    kept, summary = filter_sample(ad.read_h5ad(snakemake.input[0]), thresholds, doublets)
+    kept, cells, summary = filter_sample(ad.read_h5ad(snakemake.input[0]), thresholds, doublets)
+    write_table(cells, snakemake.output.cells)
     write_table(pd.DataFrame([summary]), snakemake.output.summary)
     write_h5ad(kept, snakemake.output.h5ad)

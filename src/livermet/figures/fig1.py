@@ -45,7 +45,7 @@ def type_proportions(composition: pd.DataFrame) -> Figure:
     """Fig 1G: stacked bars of major-type proportions per condition."""
     table = mean_proportions(composition).rename(columns=TYPE_LABELS)
     fig, ax = plt.subplots(figsize=(5, 5))
-    table.plot.bar(stacked=True, ax=ax, colormap="tab20", width=0.8)
+    table.plot.bar(stacked=True, ax=ax, colormap="tab20", width=0.8, rot=0)
     ax.set_ylabel("Proportion of cells")
     ax.set_xlabel("")
     ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)

@@ -1,0 +1,149 @@
+"""The whole workflow on the demo study, checked against the planted truth.
+
+One small demo run (6 samples x 300 cells) is shared by the checks; a second run from scratch
+checks that tables are identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score, roc_auc_score
+from workflow_utils import make_workdir, snakemake
+
+pytestmark = pytest.mark.workflow
+
+DEMO_SCALE = {"cells_per_sample": 300}
+TABLES = ("results/qc/summary.tsv", "results/atlas/cell_types.tsv")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    workdir = make_workdir(tmp_path_factory.mktemp("demo") / "run", demo=DEMO_SCALE)
+    snakemake(workdir)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def truth(demo_run):
+    table = pd.read_csv(demo_run / "results/demo/truth.tsv", sep="\t", dtype={"barcode": str})
+    table["cell"] = table["sample"] + "_" + table["barcode"]
+    return table.set_index("cell")
+
+
+@pytest.fixture(scope="module")
+def qc_cells(demo_run):
+    tables = [
+        pd.read_csv(path, sep="\t")
+        for path in sorted((demo_run / "results/qc").glob("*.cells.tsv"))
+    ]
+    return pd.concat(tables).set_index("cell")
+
+
+@pytest.fixture(scope="module")
+def cell_types(demo_run):
+    return pd.read_csv(demo_run / "results/atlas/cell_types.tsv", sep="\t").set_index("cell")
+
+
+def test_every_target_is_built(demo_run):
+    figures = sorted(p.name for p in (demo_run / "results/figures").iterdir())
+    assert {"fig1E.pdf", "fig1F.png", "fig1G.pdf", "fig1H.png"} <= set(figures)
+    summary = pd.read_csv(demo_run / "results/qc/summary.tsv", sep="\t")
+    assert len(summary) == 6
+    assert (
+        summary["cells_out"] == summary["cells_in"] - summary["removed_qc"] - summary["doublets"]
+    ).all()
+
+
+def test_major_types_match_the_truth_on_retained_singlets(cell_types, truth):
+    joined = cell_types.join(truth[["cell_type", "is_doublet"]], rsuffix="_true")
+    singlets = joined[~joined["is_doublet"]]
+    ari = adjusted_rand_score(singlets["cell_type_true"], singlets["cell_type"])
+    assert ari >= 0.95, f"major-type ARI {ari:.3f}"
+
+
+def test_scrublet_ranks_planted_doublets_high(qc_cells, truth):
+    scored = qc_cells.dropna(subset=["doublet_score"]).join(truth["is_doublet"])
+    auroc = roc_auc_score(scored["is_doublet"], scored["doublet_score"])
+    assert auroc >= 0.9, f"scrublet AUROC {auroc:.3f}"
+
+
+def test_planted_low_quality_cells_are_removed(qc_cells, truth):
+    low_quality = truth.index[truth["is_low_quality"]]
+    removed = ~qc_cells.loc[low_quality, "kept"]
+    assert removed.mean() >= 0.95, f"{removed.mean():.1%} of low-quality cells removed"
+
+
+def test_condition_shares_match_the_truth_within_3_points(cell_types, truth):
+    joined = cell_types.join(truth[["cell_type", "is_doublet"]], rsuffix="_true")
+    joined = joined[~joined["is_doublet"]]
+    found = pd.crosstab(joined["condition"], joined["cell_type"], normalize="index")
+    planted = pd.crosstab(joined["condition"], joined["cell_type_true"], normalize="index")
+    difference = found.sub(planted, fill_value=0).abs().max().max()
+    assert difference <= 0.03, f"largest share difference {difference:.3f}"
+
+
+def test_a_second_run_from_scratch_gives_identical_tables(demo_run, tmp_path):
+    again = make_workdir(tmp_path / "again", demo=DEMO_SCALE)
+    snakemake(again, *TABLES)
+    for table in TABLES:
+        assert (again / table).read_bytes() == (demo_run / table).read_bytes(), table
+
+
+def jobs_planned(workdir, *targets):
+    result = snakemake(workdir, "-n", *targets, "--quiet", "rules")
+    rows = [line.split() for line in result.stdout.splitlines()]
+    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()}
+
+
+def test_dry_run_lists_the_jobs(tmp_path):
+    jobs = jobs_planned(make_workdir(tmp_path / "dry"))
+    assert jobs["ingest"] == jobs["qc"] == 6
+    assert jobs["figure"] >= 4 and jobs["all"] == 1
+
+
+def test_one_panel_builds_only_what_it_needs(tmp_path):
+    jobs = jobs_planned(make_workdir(tmp_path / "panel"), "results/figures/fig1G.pdf")
+    assert jobs == {
+        "demo_study": 1,
+        "ingest": 6,
+        "qc": 6,
+        "integrate": 1,
+        "annotate": 1,
+        "figure": 1,
+        "total": 16,
+    }
+
+
+def test_a_schema_violation_stops_before_any_job(tmp_path):
+    workdir = make_workdir(tmp_path / "bad_config", qc={"max_mito_pct": 250})
+    result = snakemake(workdir, "-n", check=False)
+    assert result.returncode != 0
+    assert "max_mito_pct" in result.stdout + result.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_a_bad_condition_in_the_samples_sheet_is_refused(tmp_path):
+    workdir = make_workdir(tmp_path / "bad_sheet")
+    sheet = workdir / "config/samples.tsv"
+    sheet.write_text(sheet.read_text().replace("\tPMN\t", "\tpre-metastatic\t", 1))
+    result = snakemake(workdir, "-n", check=False)
+    assert result.returncode != 0
+    assert "pre-metastatic" in result.stdout + result.stderr
+
+
+def test_bad_counts_stop_ingest_with_one_line_and_no_output(tmp_path):
+    workdir = make_workdir(tmp_path / "bad_counts", demo={"enabled": False})
+    counts = np.random.default_rng(0).poisson(3, (50, 3))
+    counts[0, 0] = -1
+    table = pd.DataFrame(counts, columns=["Alb", "mt-Co1", "Cd3e"])
+    table.index.name = "Cell_Index"
+    (workdir / "bad.csv").write_text("## BD Rhapsody\n" + table.to_csv())
+    sheet = "sample\tcondition\tbatch\tpath\tformat\nctrl_1\tcontrol\tb1\tbad.csv\trhapsody_csv\n"
+    (workdir / "config/samples.tsv").write_text(sheet)
+    result = snakemake(workdir, "results/ingest/ctrl_1.h5ad", check=False)
+    assert result.returncode != 0
+    assert "livermet error: sample ctrl_1: bad.csv: negative counts" in result.stderr
+    assert not (workdir / "results/ingest/ctrl_1.h5ad").exists()
+    assert not list((workdir / "results/ingest").glob("*.h5ad*"))
