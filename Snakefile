@@ -7,6 +7,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/download_common.smk"
 
 
 rule all:
@@ -15,7 +16,7 @@ rule all:
         all_targets(),
 
 
-# include: "workflow/rules/download.smk"  (wired in when the download layer lands)
+include: "workflow/rules/download.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/qc.smk"

@@ -143,6 +143,6 @@ def per_cell_table(obs: pd.DataFrame, failed: pd.DataFrame, scored: pd.DataFrame
     metrics = ["barcode", "total_counts", "n_genes", "pct_mito", "pct_erythroid"]
     cells = obs[[column for column in metrics if column in obs]].join(failed)
     cells = cells.join(scored[["doublet_score", "predicted_doublet"]])
-    cells["predicted_doublet"] = cells["predicted_doublet"].fillna(False).astype(bool)
+    cells["predicted_doublet"] = cells["predicted_doublet"].eq(True)  # unscored cells: False
     cells["kept"] = ~failed.any(axis=1) & ~cells["predicted_doublet"]
     return cells.rename_axis("cell").reset_index()

@@ -46,7 +46,7 @@ wildcard_constraints:
 
 def sample_counts(wildcards):
     """Local path of a sample's counts (downloaded first when the sheet gives a URL)."""
-    return SAMPLES.loc[wildcards.sample, "path"]
+    return local_input_path(SAMPLES.loc[wildcards.sample])
 
 
 def sample_meta(wildcards):
