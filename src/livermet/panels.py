@@ -42,4 +42,30 @@ PANELS: dict[str, Panel] = {
         "Tumour-cell share per condition",
         "tumour cells are found in MN livers only",
     ),
+    **{
+        f"fig2{letter}": Panel(
+            f"fig2:fig2{letter}",
+            (f"hepatocyte_de_{contrast}",),
+            f"Hepatocyte DE volcano, {contrast.replace('_', ' ')}",
+            claim,
+        )
+        for letter, contrast, claim in (
+            ("A", "PMN_vs_control", "Saa1, Saa2, Orm1, Orm2, Lcn2 and Cxcl1 up in PMN hepatocytes"),
+            ("B", "MN_vs_control", "S100a8, S100a9, Cxcl2 and Cxcl10 up in MN hepatocytes"),
+            ("C", "MN_vs_PMN", "inflammatory chemokines further up in MN than PMN"),
+        )
+    },
+    **{
+        f"fig2{letter}": Panel(
+            f"fig2:fig2{letter}",
+            (f"hepatocyte_gsea_{contrast}",),
+            f"Hepatocyte hallmark GSEA, {contrast.replace('_', ' ')}",
+            claim,
+        )
+        for letter, contrast, claim in (
+            ("D", "PMN_vs_control", "IL-6/JAK/STAT3 and TNF-a/NF-kB up, bile acid metabolism down"),
+            ("E", "MN_vs_control", "inflammatory hallmarks up, bile acid metabolism down in MN"),
+            ("F", "MN_vs_PMN", "IL-6/JAK/STAT3 and TNF-a/NF-kB stronger in MN than PMN"),
+        )
+    },
 }

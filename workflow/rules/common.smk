@@ -42,6 +42,8 @@ DEMO = config.get("demo", {}).get("enabled", False)
 wildcard_constraints:
     sample="|".join(map(re.escape, SAMPLES.index)),
     panel="|".join(PANELS),
+    celltype="|".join(map(re.escape, config["de"]["celltypes"])),
+    contrast="|".join(config["de"]["contrasts"]),
 
 
 def sample_counts(wildcards):
@@ -72,6 +74,14 @@ FIGURE_INPUTS = {
     "atlas": "results/atlas/atlas.h5ad",
     "major_markers": config["annotation"]["markers"],
     "composition": "results/atlas/composition.tsv",
+    **{
+        f"hepatocyte_de_{c}": f"results/de/Hepatocyte/{c}.tsv"
+        for c in config["de"]["contrasts"]
+    },
+    **{
+        f"hepatocyte_gsea_{c}": f"results/gsea/Hepatocyte/{c}.tsv"
+        for c in config["de"]["contrasts"]
+    },
 }
 
 
@@ -83,5 +93,11 @@ def all_targets():
     return [
         "results/qc/summary.tsv",
         "results/atlas/atlas.h5ad",
+        *expand(
+            "results/{kind}/{celltype}/{contrast}.tsv",
+            kind=("de", "gsea"),
+            celltype=config["de"]["celltypes"],
+            contrast=config["de"]["contrasts"],
+        ),
         *expand("results/figures/{panel}.{ext}", panel=PANELS, ext=("pdf", "png")),
     ]
