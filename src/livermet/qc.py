@@ -38,7 +38,8 @@ class DoubletSettings:
 
     expected_rate: float = 0.06
     threshold: float | str = "auto"
-    n_pcs: int = 30
+    n_pcs: int = 20
+    log_transform: bool = True
     seed: int = 0
 
 
@@ -86,7 +87,9 @@ def score_doublets(
         random_state=settings.seed,
     )
     scores, calls = scrub.scrub_doublets(
-        n_prin_comps=min(settings.n_pcs, adata.n_obs - 1), verbose=False
+        n_prin_comps=min(settings.n_pcs, adata.n_obs - 1),
+        log_transform=settings.log_transform,
+        verbose=False,
     )
     if settings.threshold != "auto":
         calls = scrub.call_doublets(threshold=float(settings.threshold), verbose=False)
