@@ -69,7 +69,9 @@ def test_planted_heterotypic_doublets_score_highest():
     doublets.obs["sample"] = "s1"
     doublets.layers["counts"] = doublets.X.copy()
     mixed = ad.concat([adata, doublets])
-    kept, cells, summary = filter_sample(mixed, QCThresholds(min_umis=100), DoubletSettings(seed=0))
+    kept, cells, summary = filter_sample(
+        mixed, QCThresholds(min_umis=100, min_genes=20), DoubletSettings(seed=0)
+    )
     assert summary["cells_in"] == 315
     assert summary["doublets"] >= 10
     assert sum(name.startswith("d") for name in kept.obs_names) <= 5
