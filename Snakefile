@@ -10,6 +10,13 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/download_common.smk"
 
 
+# Jobs that stay on the submit host under a cluster executor (profiles/slurm): the target rule and
+# the figure panels (light plotting). The download rules are local too (download.smk).
+localrules:
+    all,
+    figure,
+
+
 rule all:
     default_target: True
     input:
@@ -23,4 +30,5 @@ include: "workflow/rules/qc.smk"
 include: "workflow/rules/integrate.smk"
 include: "workflow/rules/annotate.smk"
 include: "workflow/rules/de.smk"
+include: "workflow/rules/bulk.smk"
 include: "workflow/rules/figures.smk"

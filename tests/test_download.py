@@ -629,8 +629,9 @@ def test_snakemake_downloads_once_and_fails_cleanly(workflow_dir, server, files)
     assert manifest[DGE_NAME]["sha256"] == sha256(files[SAMPLE_DGE])
     (study_row,) = download.read_manifest(raw / "study" / "manifest.tsv")
     assert study_row["file"] == "S1/S1_MolsPerCell.csv"
-    assert (workflow_dir / "results" / "logs" / "download" / "GSE999" / f"{DGE_NAME}.log").exists()
-    assert (workflow_dir / "results" / "benchmarks" / "download" / "GSE999" / f"{DGE_NAME}.tsv").exists()
+    results = workflow_dir / "results"
+    assert (results / "logs" / "download" / "GSE999" / f"{DGE_NAME}.log").exists()
+    assert (results / "benchmarks" / "download" / "GSE999" / f"{DGE_NAME}.tsv").exists()
 
     # The file whose pinned sha256 differs: the job fails, says why in one line, leaves nothing.
     assert first.returncode != 0

@@ -31,7 +31,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -158,7 +158,7 @@ def fetch(
         path=dest,
         size=partial.size,
         sha256=partial.sha256,
-        downloaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        downloaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         attempts=attempts,
     )
     log.info("%s -> %s: %d bytes, sha256 %s", url, dest, result.size, result.sha256)

@@ -68,4 +68,17 @@ PANELS: dict[str, Panel] = {
             ("F", "MN_vs_PMN", "IL-6/JAK/STAT3 and TNF-a/NF-kB stronger in MN than PMN"),
         )
     },
+    **{
+        f"fig2{letter}": Panel(
+            f"fig2:fig2{letter}",
+            (f"bulk_de_fig2{letter}",),
+            f"Bulk livers, {model}: PMN vs control",
+            "Saa1, Saa2, Orm1, Orm2, Lcn2 and Cxcl1 up in PMN livers",
+        )
+        for letter, model in (
+            ("G", "PDAC orthotopic (KPC)"),
+            ("H", "PDAC intrasplenic"),
+            ("I", "CRC orthotopic"),
+        )
+    },
 }

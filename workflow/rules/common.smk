@@ -39,11 +39,31 @@ SAMPLES = load_samples(config["samples"])
 DEMO = config.get("demo", {}).get("enabled", False)
 
 
+def demo_bulk_cohort(name, cohort):
+    folder = f"results/demo/bulk/{name}"
+    return {
+        "panel": cohort["panel"],
+        "counts": f"{folder}/counts.tsv.gz",
+        "design": f"{folder}/design.tsv",
+    }
+
+
+# Bulk cohorts: the configured ones, plus the demo's simulated cohorts when the demo is on.
+BULK_COHORTS = {
+    **config["bulk"]["cohorts"],
+    **{
+        name: demo_bulk_cohort(name, cohort)
+        for name, cohort in (config["demo"]["bulk_cohorts"] if DEMO else {}).items()
+    },
+}
+
+
 wildcard_constraints:
     sample="|".join(map(re.escape, SAMPLES.index)),
     panel="|".join(PANELS),
     celltype="|".join(map(re.escape, config["de"]["celltypes"])),
     contrast="|".join(config["de"]["contrasts"]),
+    cohort="|".join(map(re.escape, BULK_COHORTS)),
 
 
 def sample_counts(wildcards):
@@ -79,6 +99,10 @@ FIGURE_INPUTS = {
         for c in config["de"]["contrasts"]
     },
     **{
+        f"bulk_de_{cohort['panel']}": f"results/bulk/{name}/de.tsv"
+        for name, cohort in BULK_COHORTS.items()
+    },
+    **{
         f"hepatocyte_gsea_{c}": f"results/gsea/Hepatocyte/{c}.tsv"
         for c in config["de"]["contrasts"]
     },
@@ -89,10 +113,27 @@ def figure_inputs(wildcards):
     return {name: FIGURE_INPUTS[name] for name in PANELS[wildcards.panel].inputs}
 
 
+def bulk_inputs(wildcards):
+    """Counts and design of a bulk cohort: its own files, or a dataset's downloaded counts."""
+    cohort = BULK_COHORTS[wildcards.cohort]
+    if "dataset" in cohort:
+        return {"counts": dataset_file(cohort["dataset"], "counts")}
+    return {"counts": cohort["counts"], "design": cohort["design"]}
+
+
+def bulk_groups(wildcards):
+    """Sample groups of a dataset cohort (``datasets.<name>.groups``); None with a design file."""
+    cohort = BULK_COHORTS[wildcards.cohort]
+    if "dataset" in cohort:
+        return dataset_setting(cohort["dataset"], "groups")
+    return None
+
+
 def all_targets():
     return [
         "results/qc/summary.tsv",
         "results/atlas/atlas.h5ad",
+        *expand("results/bulk/{cohort}/de.tsv", cohort=BULK_COHORTS),
         *expand(
             "results/{kind}/{celltype}/{contrast}.tsv",
             kind=("de", "gsea"),

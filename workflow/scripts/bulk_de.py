@@ -1,16 +1,18 @@
-"""limma-voom DE of one bulk dataset, one contrast; sample groups from the dataset's config."""
+"""limma-voom DE of one bulk cohort, PMN vs control; groups from its design table or config."""
 
-from livermet.bulk import bulk_de, design_from_groups, read_counts
-from livermet.errors import InputError
+from livermet.bulk import bulk_de, design_from_groups, read_counts, read_design
 from livermet.io import rule_logging, write_table
 
 with rule_logging(snakemake.log[0]):
-    params = snakemake.params
-    if not params.groups:
-        raise InputError(f"datasets.{snakemake.wildcards.dataset}.groups is not set: {params.todo}")
+    inputs, params = snakemake.input, snakemake.params
+    groups = (
+        read_design(inputs.design)
+        if "design" in inputs.keys()
+        else design_from_groups(params.groups)
+    )
     table = bulk_de(
-        read_counts(snakemake.input.counts),
-        design_from_groups(params.groups),
+        read_counts(inputs.counts),
+        groups,
         params.group,
         params.ref,
         min_count=params.min_count,

@@ -133,19 +133,19 @@ def fig2F(hepatocyte_gsea_MN_vs_PMN: pd.DataFrame) -> Figure:
     return nes_barplot(hepatocyte_gsea_MN_vs_PMN, "Hallmarks, hepatocytes: MN vs PMN")
 
 
-def fig2G(bulk_de_gse109480: pd.DataFrame) -> Figure:
+def fig2G(bulk_de_fig2G: pd.DataFrame) -> Figure:
     """Fig 2G: bulk liver, PMN of the KPC pancreatic cancer model vs control (GSE109480)."""
-    return volcano_figure(bulk_de_gse109480, "Bulk liver, PDAC (KPC) PMN vs control")
+    return volcano_figure(bulk_de_fig2G, "Bulk liver, PDAC (KPC) PMN vs control")
 
 
-def fig2H(bulk_de_prjna590588: pd.DataFrame) -> Figure:
+def fig2H(bulk_de_fig2H: pd.DataFrame) -> Figure:
     """Fig 2H: bulk liver, PMN of the intrasplenic pancreatic cancer model (PRJNA590588)."""
-    return volcano_figure(bulk_de_prjna590588, "Bulk liver, intrasplenic PMN vs control")
+    return volcano_figure(bulk_de_fig2H, "Bulk liver, intrasplenic PMN vs control")
 
 
-def fig2I(bulk_de_gse147044: pd.DataFrame) -> Figure:
+def fig2I(bulk_de_fig2I: pd.DataFrame) -> Figure:
     """Fig 2I: bulk liver, PMN of the orthotopic colorectal cancer model vs sham (GSE147044).
 
     The legend of this panel shows the top 19 up genes.
     """
-    return volcano_figure(bulk_de_gse147044, "Bulk liver, CRC orthotopic PMN vs sham", n_top=19)
+    return volcano_figure(bulk_de_fig2I, "Bulk liver, CRC orthotopic PMN vs sham", n_top=19)

@@ -1,0 +1,1 @@
+"""Helpers that bring up a one-node SLURM cluster for tests/test_slurm.py."""
