@@ -661,8 +661,7 @@ rule bulk_counts:
 """
     (tmp_path / "Snakefile").write_text(
         f'configfile: "{PAPER}"\n\n\ninclude: "{REPO}/workflow/rules/download_common.smk"\n'
-        f'include: "{REPO}/workflow/rules/download.smk"\n\n'
-        + rule_needing_bulk_counts
+        f'include: "{REPO}/workflow/rules/download.smk"\n\n' + rule_needing_bulk_counts
     )
     planned = run_snakemake(
         tmp_path,
