@@ -166,6 +166,14 @@ def test_volcano_classes_follow_figure_legend():
     assert classes["down"] == "down"
 
 
+def test_volcano_top_genes_follow_p_value_before_fold_change():
+    de = pd.DataFrame(
+        {"gene": ["strong_p", "noisy_fc"], "log2fc": [1.5, 8.0], "pval": [1e-12, 0.04]}
+    )
+    classes = volcano_classes(de, n_top=1).set_axis(de["gene"])
+    assert classes["strong_p"] == "top_up" and classes["noisy_fc"] == "up"
+
+
 def test_volcano_figure_colours_and_labels(hepatocyte_de):
     block = hepatocyte_de[
         (hepatocyte_de.method == "wilcoxon") & (hepatocyte_de.contrast == "PMN_vs_control")

@@ -32,9 +32,16 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        tmp_path.chmod(0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = False) -> None:
@@ -49,9 +56,13 @@ def read_table(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
 
 
 def write_h5ad(adata: ad.AnnData, path: str | os.PathLike) -> None:
-    """Write AnnData atomically; lzf compression is ~10x faster than gzip for a small size cost."""
+    """Write AnnData atomically; lzf compression is ~10x faster than gzip for a small size cost.
+
+    ``fill_time="alloc"`` makes HDF5 initialise the unused end of each dataset's last chunk, so the
+    same data give the same bytes.
+    """
     with atomic_path(path, suffix=".h5ad") as tmp:
-        adata.write_h5ad(tmp, compression="lzf")
+        ad.io.write_h5ad(tmp, adata, dataset_kwargs={"compression": "lzf", "fill_time": "alloc"})
 
 
 def save_figure(fig, *paths: str | os.PathLike, dpi: int = 150) -> None:

@@ -28,13 +28,18 @@ PAPER_DE_METHOD = "wilcoxon"  # Fig 2A-C: Seurat FindMarkers, a cell-level Wilco
 def volcano_classes(
     de: pd.DataFrame, n_top: int = 20, p_max: float = 0.05, lfc_min: float = 1.0
 ) -> pd.Series:
-    """Class of each row (index of ``de``): ``top_up``, ``up``, ``down`` or ``ns``."""
+    """Class of each row (index of ``de``): ``top_up``, ``up``, ``down`` or ``ns``.
+
+    The top up genes are the first ``n_top`` up genes in Seurat's FindMarkers order (p-value,
+    ties broken by the larger log2FC): ranking by log2FC alone would crown lowly expressed genes
+    whose fold changes are noise.
+    """
     significant = de["pval"] < p_max
     classes = pd.Series("ns", index=de.index)
     classes[significant & (de["log2fc"] < -lfc_min)] = "down"
     up = significant & (de["log2fc"] > lfc_min)
     classes[up] = "up"
-    ranked = de[up].sort_values(["log2fc", "pval", "gene"], ascending=[False, True, True])
+    ranked = de[up].sort_values(["pval", "log2fc", "gene"], ascending=[True, False, True])
     classes[ranked.index[:n_top]] = "top_up"
     return classes
 

