@@ -6,6 +6,8 @@ scratch checks that tables are identical.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -185,3 +187,20 @@ def test_bad_counts_stop_ingest_with_one_line_and_no_output(tmp_path):
     assert "livermet error: sample ctrl_1: bad.csv: negative counts" in result.stderr
     assert not (workdir / "results/ingest/ctrl_1.h5ad").exists()
     assert not list((workdir / "results/ingest").glob("*.h5ad*"))
+
+
+def test_paper_config_plans_every_configured_download_offline(tmp_path):
+    workdir = make_workdir(tmp_path / "paper")
+    result = snakemake(workdir, "downloads", "-n", "--configfile", "config/paper.yaml")
+    planned = set(re.findall(r"resources/raw/[^\s,]+", result.stdout))
+    assert "resources/raw/GSE159216/GSE159216_series_matrix.txt.gz" in planned
+    assert "resources/raw/GSE134355/GSM4008624_Adult-Liver1-2_dge.txt.gz" in planned
+    assert "not downloadable yet: config datasets.wu2022_crlm" in result.stdout + result.stderr
+
+
+def test_paper_config_names_the_missing_field_of_an_unfinished_dataset(tmp_path):
+    workdir = make_workdir(tmp_path / "paper_missing")
+    target = "results/bulk/GSE109480/de.tsv"
+    result = snakemake(workdir, target, "-n", "--configfile", "config/paper.yaml", check=False)
+    assert result.returncode != 0
+    assert "config datasets.GSE109480.files.counts.name is not set" in result.stdout + result.stderr
