@@ -7,7 +7,15 @@ import pytest
 import scipy.sparse as sp
 
 from livermet.errors import InputError
-from livermet.qc import DoubletSettings, QCThresholds, add_qc_metrics, failed_filters, filter_sample
+from livermet.qc import (
+    DoubletSettings,
+    QCThresholds,
+    add_qc_metrics,
+    expected_rate_threshold,
+    failed_filters,
+    filter_sample,
+    score_doublets,
+)
 
 
 def two_type_sample(n_per_type=150, n_genes=300, seed=1):
@@ -86,3 +94,20 @@ def test_a_sample_with_no_cell_passing_qc_is_an_error():
     adata, _ = two_type_sample()
     with pytest.raises(InputError, match="sample s1: no cells left after QC"):
         filter_sample(adata, QCThresholds(min_umis=10**6), DoubletSettings())
+
+
+def test_expected_rate_calls_that_share_of_cells():
+    scores = np.linspace(0, 1, 200)
+    threshold = expected_rate_threshold(scores, 0.05)
+    assert (scores >= threshold).sum() == 10
+    assert expected_rate_threshold(scores, 0.0) == np.inf
+
+
+def test_expected_mode_calls_at_least_the_expected_share_and_a_number_is_used_as_given():
+    adata, _ = two_type_sample()
+    scores, calls, used = score_doublets(adata, DoubletSettings(threshold="expected"))
+    n_expected = round(0.06 * adata.n_obs)
+    assert used == np.sort(scores)[::-1][n_expected - 1]
+    assert calls.sum() >= n_expected and (scores[calls] >= used).all()
+    _, calls, used = score_doublets(adata, DoubletSettings(threshold=0.5))
+    assert used == 0.5

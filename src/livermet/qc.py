@@ -34,10 +34,10 @@ class QCThresholds:
 
 @dataclass(frozen=True)
 class DoubletSettings:
-    """Scrublet settings; ``threshold`` "auto" uses scrublet's own, a number overrides it."""
+    """Scrublet settings; ``threshold`` is "expected", "auto" or a number (see score_doublets)."""
 
     expected_rate: float = 0.06
-    threshold: float | str = "auto"
+    threshold: float | str = "expected"
     n_pcs: int = 20
     log_transform: bool = True
     seed: int = 0
@@ -78,8 +78,9 @@ def score_doublets(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Scrublet scores and calls for one sample; returns (scores, is_doublet, threshold used).
 
-    When scrublet cannot find a threshold in its bimodal simulated-score histogram (small or
-    homogeneous samples), the top ``expected_rate`` fraction is called, as DoubletFinder does.
+    ``threshold``: "expected" calls the top ``expected_rate`` fraction of cells, as DoubletFinder
+    (the paper's tool) does; "auto" is scrublet's own threshold, falling back to "expected" when
+    scrublet finds none in its simulated-score histogram; a number is used as given.
     """
     scrub = scrublet.Scrublet(
         adata.layers["counts"],
@@ -91,16 +92,19 @@ def score_doublets(
         log_transform=settings.log_transform,
         verbose=False,
     )
-    if settings.threshold != "auto":
-        calls = scrub.call_doublets(threshold=float(settings.threshold), verbose=False)
-    if calls is None:
-        n_expected = int(round(settings.expected_rate * adata.n_obs))
-        threshold = float(np.sort(scores)[::-1][n_expected - 1]) if n_expected else np.inf
-        log.warning("scrublet found no threshold; calling the top %d cells", n_expected)
-        calls = scores >= threshold
+    if settings.threshold == "auto" and calls is not None:
+        return scores, np.asarray(calls, dtype=bool), float(scrub.threshold_)
+    if settings.threshold in ("auto", "expected"):
+        threshold = expected_rate_threshold(scores, settings.expected_rate)
     else:
-        threshold = float(scrub.threshold_)
-    return scores, np.asarray(calls, dtype=bool), threshold
+        threshold = float(settings.threshold)
+    return scores, scores >= threshold, threshold
+
+
+def expected_rate_threshold(scores: np.ndarray, rate: float) -> float:
+    """The score of the ``rate`` x n-th highest cell (infinite when that is zero cells)."""
+    n_expected = int(round(rate * scores.size))
+    return float(np.sort(scores)[::-1][n_expected - 1]) if n_expected else np.inf
 
 
 def filter_sample(
