@@ -16,7 +16,11 @@ TYPE_LABELS = {"TNK": "T/NK"}
 def umap_by_type(atlas: ad.AnnData) -> Figure:
     """Fig 1E: UMAP coloured by major cell type."""
     fig, ax = plt.subplots(figsize=(6, 5))
-    sc.pl.umap(atlas, color="cell_type", ax=ax, show=False, frameon=False, title="Cell type")
+    labelled = atlas.copy()
+    labelled.obs["cell_type"] = labelled.obs["cell_type"].cat.rename_categories(
+        lambda name: TYPE_LABELS.get(name, name)
+    )
+    sc.pl.umap(labelled, color="cell_type", ax=ax, show=False, frameon=False, title="Cell type")
     return fig
 
 
