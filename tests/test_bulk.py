@@ -16,11 +16,11 @@ from livermet.bulk import (
     filter_expressed,
     group_means_design,
     log_cpm,
-    read_counts,
     read_design,
     weighted_lm_fit,
 )
 from livermet.errors import InputError
+from livermet.tables import read_count_table
 
 FIXTURE = REPO / "tests" / "fixtures" / "limma" / "weger_limma_R.tsv.gz"
 
@@ -103,24 +103,24 @@ def test_readers_accept_gzip_counts_and_design(tmp_path):
     groups.rename("group").rename_axis("sample").reset_index().to_csv(
         tmp_path / "design.tsv", sep="\t", index=False
     )
-    assert read_counts(tmp_path / "counts.tsv.gz").equals(counts)
+    assert read_count_table(tmp_path / "counts.tsv.gz").equals(counts.rename_axis("gene"))
     assert read_design(tmp_path / "design.tsv").equals(groups.rename("group").rename_axis("sample"))
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("gene\ta\tb\ng1\t1.5\t2\n", "non-negative integers"),
-        ("gene\ta\tb\ng1\t-1\t2\n", "non-negative integers"),
-        ("gene\ta\tb\ng1\t1\t2\ng1\t3\t4\n", "more than once"),
-        ("gene\ta\tb\ng1\tx\t2\n", "numbers"),
+        ("gene\ta\tb\ng1\t1.5\t2\n", "not a non-negative integer count"),
+        ("gene\ta\tb\ng1\t-1\t2\n", "not a non-negative integer count"),
+        ("gene\ta\tb\ng1\t1\t2\ng1\t3\t4\n", "duplicate gene identifiers"),
+        ("gene\ta\tb\ng1\tx\t2\n", "non-numeric value"),
     ],
 )
 def test_bad_count_tables_are_rejected(tmp_path, content, message):
     path = tmp_path / "counts.tsv"
     path.write_text(content)
     with pytest.raises(InputError, match=message):
-        read_counts(path)
+        read_count_table(path)
 
 
 def test_design_without_group_column_is_rejected(tmp_path):
@@ -134,7 +134,7 @@ def test_design_without_group_column_is_rejected(tmp_path):
 def test_limma_matches_r():
     """Weger 2018 liver counts, GSM2046155-160 (A) vs GSM2046179-184 (B): R limma 3.54 voom +
     lmFit + contrasts.fit + eBayes (tests/fixtures/limma) against this module."""
-    counts = read_counts(shared_file("weger2018_mouse_liver_bulk_counts.tsv.gz"))
+    counts = read_count_table(shared_file("weger2018_mouse_liver_bulk_counts.tsv.gz"))
     accession = counts.columns.str.removeprefix("GSM").astype(int)
     groups = pd.Series(np.where(accession <= 2046160, "A", "B"), index=counts.columns)
     ours = bulk_de(counts, groups, "B", "A").set_index("gene")

@@ -39,31 +39,6 @@ log = logging.getLogger(__name__)
 BULK_COLUMNS = ["gene", "log2fc", "ave_expr", "t", "pval", "padj"]
 
 
-def read_counts(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a genes x samples count table (TSV or TSV.gz; first column = gene id or symbol).
-
-    Counts must be non-negative integers: limma-voom models the count mean-variance trend, and
-    normalised or log values would silently give wrong weights.
-    """
-    try:
-        counts = pd.read_csv(path, sep="\t", index_col=0)
-    except (OSError, pd.errors.ParserError) as err:
-        raise InputError(f"{path}: cannot read count table ({err})") from err
-    counts.index = counts.index.astype(str)
-    counts.columns = counts.columns.astype(str)
-    if counts.shape[0] == 0 or counts.shape[1] < 2:
-        raise InputError(f"{path}: expected genes x samples counts, got shape {counts.shape}")
-    if counts.index.has_duplicates:
-        dup = counts.index[counts.index.duplicated()][0]
-        raise InputError(f"{path}: gene id {dup!r} occurs more than once")
-    values = counts.to_numpy()
-    if not np.issubdtype(values.dtype, np.number) or not np.all(np.isfinite(values)):
-        raise InputError(f"{path}: counts must be numbers without missing values")
-    if np.any(values < 0) or np.any(values != np.round(values)):
-        raise InputError(f"{path}: counts must be non-negative integers (raw read counts)")
-    return counts.astype(np.int64)
-
-
 def read_design(path: str | os.PathLike) -> pd.Series:
     """Read a design table with columns ``sample`` and ``group``; return group by sample."""
     try:

@@ -1,7 +1,8 @@
 """limma-voom DE of one bulk cohort, PMN vs control; groups from its design table or config."""
 
-from livermet.bulk import bulk_de, design_from_groups, read_counts, read_design
+from livermet.bulk import bulk_de, design_from_groups, read_design
 from livermet.io import rule_logging, write_table
+from livermet.tables import read_count_table
 
 with rule_logging(snakemake.log[0]):
     inputs, params = snakemake.input, snakemake.params
@@ -11,7 +12,7 @@ with rule_logging(snakemake.log[0]):
         else design_from_groups(params.groups)
     )
     table = bulk_de(
-        read_counts(inputs.counts),
+        read_count_table(inputs.counts),
         groups,
         params.group,
         params.ref,
