@@ -25,24 +25,23 @@ from pathlib import Path
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import scanpy as sc
+import yaml
 from sklearn.metrics import silhouette_score
 
 from livermet.demo import simulate_counts
 from livermet.demo_biology import T_CELLS
 
-REAL = (
-    Path(__file__).resolve().parents[2].parent / "shared/data/zilionis2019_mouse_lung_immune.h5ad"
+REAL = Path(__file__).resolve().parents[3] / "shared/data/zilionis2019_mouse_lung_immune.h5ad"
+REPO = Path(__file__).resolve().parents[2]
+# The default demo: the samples sheet and seed of config/config.yaml.
+DEMO_SAMPLES = (
+    pd.read_csv(REPO / "config/samples.tsv", sep="\t", comment="#")
+    .set_index("sample")["condition"]
+    .to_dict()
 )
-DEMO_SAMPLES = {
-    "ctrl_1": "control",
-    "ctrl_2": "control",
-    "pmn_1": "PMN",
-    "pmn_2": "PMN",
-    "mn_1": "MN",
-    "mn_2": "MN",
-}
-DEMO_SEED = 20250336
+DEMO_SEED = yaml.safe_load((REPO / "config/config.yaml").read_text())["seed"]
 
 
 def silhouettes(counts: ad.AnnData, labels: np.ndarray) -> dict[str, float]:

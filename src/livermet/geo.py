@@ -8,7 +8,6 @@ can serve the same layout from 127.0.0.1.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import logging
 import re
@@ -19,6 +18,7 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 
 from livermet.errors import InputError
+from livermet.io import open_text
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def read_series_matrix(path: str | Path) -> SeriesMatrix:
     path = Path(path)
     series: dict[str, list[str]] = {}
     samples: dict[str, list[list[str]]] = {}
-    with _open_text(path) as fh:
+    with open_text(path, newline="") as fh:
         line = fh.readline()
         while line and not line.startswith("!series_matrix_table_begin"):
             _collect_header_line(line, series, samples)
@@ -276,7 +276,7 @@ def read_platform_table(path: str | Path) -> pd.DataFrame:
     strings indexed by probe ``ID``. Reading stops at the end marker: a family file may go on
     with other records."""
     path = Path(path)
-    with _open_text(path) as fh:
+    with open_text(path, newline="") as fh:
         line = fh.readline()
         while line and not line.startswith("!platform_table_begin"):
             line = fh.readline()
@@ -374,16 +374,6 @@ def one_sample_per_patient(clinical: pd.DataFrame, patient_field: str) -> pd.Dat
 
 
 # --- shared ---------------------------------------------------------------------------------------
-
-
-def _open_text(path: Path):
-    """Open plain or gzip text, judged by the magic bytes; odd bytes never stop a parse."""
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    with open(path, "rb") as fh:
-        gzipped = fh.read(2) == b"\x1f\x8b"
-    raw = gzip.open(path, "rb") if gzipped else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
 
 
 def _read_table_block(fh, end_marker: str, path: Path, text_only: bool) -> pd.DataFrame:

@@ -7,6 +7,8 @@ killed job never leaves a half-written file at a path Snakemake (or a user) woul
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import logging
 import os
 import tempfile
@@ -36,6 +38,23 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def open_text(path: str | os.PathLike, newline: str | None = None) -> io.TextIOWrapper:
+    """Open plain or gzip-compressed text, judged by the magic bytes rather than the name.
+
+    Undecodable bytes are replaced so a stray character never stops a parse; ``newline=""``
+    hands line endings to a csv reader untouched.
+    """
+    from livermet.errors import InputError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    with open(path, "rb") as fh:
+        gzipped = fh.read(2) == b"\x1f\x8b"
+    raw = gzip.open(path, "rb") if gzipped else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=newline)
 
 
 def _umask() -> int:

@@ -8,7 +8,6 @@ readers only raise when a file cannot be parsed as the format it claims to be.
 from __future__ import annotations
 
 import gzip
-import io
 from pathlib import Path
 
 import anndata as ad
@@ -18,6 +17,7 @@ import scipy.io
 import scipy.sparse as sp
 
 from livermet.errors import InputError
+from livermet.io import open_text
 
 FORMATS = ("rhapsody_csv", "mex", "10x_h5", "h5ad")
 
@@ -37,22 +37,13 @@ def read_counts(path: str | Path, fmt: str) -> ad.AnnData:
         raise InputError(f"{path}: cannot be read as {fmt}: {type(err).__name__}: {err}") from err
 
 
-def _open_text(path: Path):
-    """Open plain or gzip-compressed text, judged by the magic bytes rather than the name."""
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def read_rhapsody_csv(path: Path, chunk_cells: int = 2000) -> ad.AnnData:
     """BD Rhapsody ``*_MolsPerCell.csv``: ``##`` header lines, then ``Cell_Index,<genes>``.
 
     The table is dense cells x genes, so it is parsed in chunks of cells and kept sparse.
     Targeted-panel columns look like ``Gene|Accession|...``: the symbol is the first field.
     """
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         n_comment = 0
         line = fh.readline()
         while line.startswith("#"):

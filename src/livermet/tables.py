@@ -8,8 +8,6 @@ counts are not non-negative integers, naming the first offending gene and column
 
 from __future__ import annotations
 
-import gzip
-import io
 import logging
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from livermet.errors import InputError
+from livermet.io import open_text
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ def read_microwell_dge(path: str | Path, chunk_genes: int = 1000) -> ad.AnnData:
     if len(set(barcodes)) != len(barcodes):
         raise InputError(f"{path}: duplicate barcodes in the header")
     blocks, genes = [], []
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         reader = pd.read_csv(
             fh,
             sep=sep,
@@ -74,7 +73,7 @@ def _dge_layout(path: Path) -> tuple[str, list[str], bool]:
     HCL files start with ``GENE``; an R ``write.table`` export leaves that field out, so the
     header is one field shorter than the rows.
     """
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         header = fh.readline().rstrip("\r\n")
         first_row = fh.readline().rstrip("\r\n")
     if not header or not first_row:
@@ -98,7 +97,7 @@ def read_count_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     name = path.name.removesuffix(".gz")
     sep = "," if name.endswith(".csv") else "\t"
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         try:
             table = pd.read_csv(fh, sep=sep, index_col=0)
         except (ValueError, pd.errors.ParserError) as err:
@@ -135,12 +134,3 @@ def _integer_counts(table: pd.DataFrame, path: Path) -> np.ndarray:
             f"{table.columns[col]} is not a non-negative integer count"
         )
     return values.astype(np.int64)
-
-
-def _open_text(path: Path):
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    with open(path, "rb") as fh:
-        gzipped = fh.read(2) == b"\x1f\x8b"
-    raw = gzip.open(path, "rb") if gzipped else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
