@@ -8,6 +8,15 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/download_common.smk"
+include: "workflow/rules/download.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/qc.smk"
+include: "workflow/rules/integrate.smk"
+include: "workflow/rules/annotate.smk"
+include: "workflow/rules/de.smk"
+include: "workflow/rules/bulk.smk"
+include: "workflow/rules/figures.smk"
 
 
 # Jobs that stay on the submit host under a cluster executor (profiles/slurm): the target rule and
@@ -21,14 +30,3 @@ rule all:
     default_target: True
     input:
         all_targets(),
-
-
-include: "workflow/rules/download.smk"
-include: "workflow/rules/demo.smk"
-include: "workflow/rules/ingest.smk"
-include: "workflow/rules/qc.smk"
-include: "workflow/rules/integrate.smk"
-include: "workflow/rules/annotate.smk"
-include: "workflow/rules/de.smk"
-include: "workflow/rules/bulk.smk"
-include: "workflow/rules/figures.smk"

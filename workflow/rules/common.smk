@@ -129,16 +129,23 @@ def bulk_groups(wildcards):
     return None
 
 
+# Targets of `rule all` besides the figures; each stage's rules file adds its own outputs here
+# (and its figure inputs to FIGURE_INPUTS), next to the rules that make them.
+TARGETS = [
+    "results/qc/summary.tsv",
+    "results/atlas/atlas.h5ad",
+    *expand("results/bulk/{cohort}/de.tsv", cohort=BULK_COHORTS),
+    *expand(
+        "results/{kind}/{celltype}/{contrast}.tsv",
+        kind=("de", "gsea"),
+        celltype=config["de"]["celltypes"],
+        contrast=config["de"]["contrasts"],
+    ),
+]
+
+
 def all_targets():
     return [
-        "results/qc/summary.tsv",
-        "results/atlas/atlas.h5ad",
-        *expand("results/bulk/{cohort}/de.tsv", cohort=BULK_COHORTS),
-        *expand(
-            "results/{kind}/{celltype}/{contrast}.tsv",
-            kind=("de", "gsea"),
-            celltype=config["de"]["celltypes"],
-            contrast=config["de"]["contrasts"],
-        ),
+        *TARGETS,
         *expand("results/figures/{panel}.{ext}", panel=PANELS, ext=("pdf", "png")),
     ]
