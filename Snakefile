@@ -6,6 +6,10 @@
 configfile: "config/config.yaml"
 
 
+# Workflow description of the HTML report: snakemake --report results/report.html
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/download_common.smk"
 include: "workflow/rules/download.smk"
@@ -14,8 +18,18 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/qc.smk"
 include: "workflow/rules/integrate.smk"
 include: "workflow/rules/annotate.smk"
+include: "workflow/rules/subcluster.smk"
+include: "workflow/rules/composition.smk"
 include: "workflow/rules/de.smk"
 include: "workflow/rules/bulk.smk"
+include: "workflow/rules/lineage_de.smk"
+include: "workflow/rules/subtype_programmes.smk"
+include: "workflow/rules/cellchat.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/survival_common.smk"
+include: "workflow/rules/demo_survival.smk"
+include: "workflow/rules/survival.smk"
+include: "workflow/rules/deconvolve.smk"
 include: "workflow/rules/figures.smk"
 
 

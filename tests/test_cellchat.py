@@ -1,12 +1,15 @@
-"""Cell-cell communication (Fig 6): planted ligand-receptor changes come out, stable ones do not.
+"""Cell-cell communication (Fig 6, S4): planted pair changes come out, stable pairs do not.
 
 A small atlas with real mouse genes and the paper's groups: Cd274 rises in MN in neutrophils,
 macrophages and hepatocytes and Pdcd1 in exhausted CD8 T cells; App rises in N1 neutrophils and
-Cd74 in MAC2 macrophages. Pecam1-Pecam1 and Icam1-(Itgal+Itgb2) (a complex) stay constant.
+Cd74 in MAC2 macrophages. Pecam1-Pecam1 and Icam1-(Itgal+Itgb2) (a complex) stay constant. Then
+the demo study itself, with its truth as the labels: the pairs it plants come out, the one it does
+not plant does not (:func:`check_planted_communication`, also run on the workflow's demo output).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import anndata as ad
@@ -20,7 +23,9 @@ from matplotlib.figure import Figure
 
 from livermet import CONDITIONS, cellchat
 from livermet.errors import InputError
-from livermet.figures import fig6
+from livermet.figures import draw_panel
+from livermet.io import read_table, write_table
+from livermet.panels import PANELS
 
 matplotlib.use("Agg")
 
@@ -30,25 +35,27 @@ RESOURCE = (
     / "cellchat"
     / "cellchatdb_v2_mouse_contact.tsv"
 )
-NEUTROPHILS = ["Neutrophil_N1", "Neutrophil_N2"]
+NEUTROPHILS = ["N1", "N2"]
 MACROPHAGES = ["MAC2", "Kupffer1"]
 CD274_SOURCES = [*NEUTROPHILS, *MACROPHAGES, "Hepatocyte"]
-GROUPS = [*NEUTROPHILS, *MACROPHAGES, "Hepatocyte", "CD8_exhausted"]
+LABELS = [*NEUTROPHILS, *MACROPHAGES, "Hepatocyte", "CD8_exhausted"]
+GROUPINGS = {"lineage": {"Neutrophil": NEUTROPHILS, "Macrophage": MACROPHAGES}, "subtype": {}}
 CELLS_PER_GROUP = 60
 
-# gene -> {group: rate}, or {group: (control, PMN, MN) rates}; unlisted groups get 0.05
+# gene -> {label: rate}, or {label: (control, PMN, MN) rates}; unlisted labels get 0.05
 RATES = {
-    "Actb": {g: 5.0 for g in GROUPS},
-    "Malat1": {g: 6.0 for g in GROUPS},
+    "Actb": {g: 5.0 for g in LABELS},
+    "Malat1": {g: 6.0 for g in LABELS},
     "S100a8": {g: 5.0 for g in NEUTROPHILS},
-    "Prok2": {"Neutrophil_N1": 3.0},
+    "Prok2": {"N1": 3.0},
     "Adgre1": {g: 2.0 for g in MACROPHAGES},
     "Clec4f": {"Kupffer1": 3.0},
     "Alb": {"Hepatocyte": 8.0},
     "Cd8a": {"CD8_exhausted": 3.0},
+    "Cd6": {"CD8_exhausted": 1.0},
     "Cd274": {g: (0.3, 0.6, 3.0) for g in CD274_SOURCES},
     "Pdcd1": {"CD8_exhausted": (0.4, 0.8, 3.0)},
-    "App": {"Neutrophil_N1": (0.4, 0.6, 3.0)},
+    "App": {"N1": (0.4, 0.6, 3.0)},
     "Cd74": {"MAC2": (1.0, 1.2, 4.0), "Kupffer1": 1.0},
     "Pecam1": {"Hepatocyte": 3.0, "Kupffer1": 3.0},
     "Icam1": {"Hepatocyte": 3.0},
@@ -57,22 +64,23 @@ RATES = {
 }
 
 
-def rate(spec: dict, group: str, stage: int) -> float:
-    value = spec.get(group, 0.05)
+def rate(spec: dict, label: str, stage: int) -> float:
+    value = spec.get(label, 0.05)
     return value[stage] if isinstance(value, tuple) else value
 
 
 def synthetic_atlas(seed: int = 7) -> ad.AnnData:
-    """Poisson counts per group and condition; X log1p normalised to 1e4, counts in a layer."""
+    """Poisson counts per label and condition; X log1p normalised to 1e4, counts in a layer, and
+    each grouping's groups in ``obs["group_<grouping>"]``."""
     rng = np.random.default_rng(seed)
     genes = list(RATES)
     blocks, obs = [], []
     for stage, condition in enumerate(CONDITIONS):
-        for group in GROUPS:
-            rates = [rate(RATES[gene], group, stage) for gene in genes]
+        for label in LABELS:
+            rates = [rate(RATES[gene], label, stage) for gene in genes]
             blocks.append(rng.poisson(rates, size=(CELLS_PER_GROUP, len(genes))))
-            obs += [(group, condition)] * CELLS_PER_GROUP
-    frame = pd.DataFrame(obs, columns=["cell_type", "condition"])
+            obs += [(label, condition)] * CELLS_PER_GROUP
+    frame = pd.DataFrame(obs, columns=["subtype", "condition"])
     frame.index = [f"cell{i}" for i in range(len(frame))]
     frame["condition"] = pd.Categorical(frame["condition"], categories=CONDITIONS, ordered=True)
     counts = sp.csr_matrix(np.vstack(blocks).astype(np.float32))
@@ -80,7 +88,23 @@ def synthetic_atlas(seed: int = 7) -> ad.AnnData:
     adata.layers["counts"] = counts.copy()
     sc.pp.normalize_total(adata, target_sum=1e4)
     sc.pp.log1p(adata)
+    for grouping, merge in GROUPINGS.items():
+        adata.obs[f"group_{grouping}"] = cellchat.merged_groups(adata.obs["subtype"], merge)
     return adata
+
+
+def communication_tables(
+    adata: ad.AnnData, resource: pd.DataFrame, seed: int, conditions=CONDITIONS
+) -> dict[str, pd.DataFrame]:
+    """Each grouping's communication in every condition, stacked (as the compare step reads)."""
+    tables = {}
+    for grouping in GROUPINGS:
+        settings = cellchat.CellChatSettings(groupby=f"group_{grouping}", seed=seed)
+        tables[grouping] = pd.concat(
+            [cellchat.communication(adata, c, resource, settings) for c in conditions],
+            ignore_index=True,
+        )
+    return tables
 
 
 @pytest.fixture(scope="module")
@@ -94,24 +118,91 @@ def resource() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def table(atlas, resource) -> pd.DataFrame:
-    settings = cellchat.CellChatSettings(seed=11)
-    return pd.concat(
-        [cellchat.communication(atlas, c, resource, settings) for c in CONDITIONS],
-        ignore_index=True,
+def tables(atlas, resource) -> dict[str, pd.DataFrame]:
+    return communication_tables(atlas, resource, seed=11)
+
+
+@pytest.fixture(scope="module")
+def compared(tables, atlas) -> dict[str, pd.DataFrame]:
+    return cellchat.compare_conditions(
+        tables["lineage"], tables["subtype"], atlas, GROUPINGS["lineage"], up_fold=1.25
     )
 
 
-def row(table, condition, source, target, name):
-    hit = table[
-        (table["condition"] == condition)
-        & (table["source"] == source)
+def pair_probabilities(table: pd.DataFrame, source: str, target: str, name: str) -> pd.DataFrame:
+    """prob and significant of one pair per condition (0 and False where it was not scored)."""
+    rows = table[
+        (table["source"] == source)
         & (table["target"] == target)
         & (table["interaction_name"] == name)
-    ]
-    return hit.iloc[0] if len(hit) else None
+    ].set_index("condition")
+    return pd.DataFrame(
+        {
+            "prob": rows["prob"].reindex(CONDITIONS, fill_value=0.0),
+            "significant": rows["significant"].reindex(CONDITIONS, fill_value=False),
+        }
+    )
 
 
+def keys(table: pd.DataFrame) -> set[tuple[str, str, str]]:
+    return set(zip(table["source"], table["target"], table["interaction_name"], strict=True))
+
+
+# --- what the demo plants, checked on its results (here and in the workflow test) --------------
+PLANTED_UP = (
+    ("lineage", "Neutrophil", "CD8_exhausted", "CD274_PDCD1"),
+    ("lineage", "Macrophage", "CD8_exhausted", "CD274_PDCD1"),
+    ("lineage", "Hepatocyte", "CD8_exhausted", "CD274_PDCD1"),
+    ("lineage", "Neutrophil", "Macrophage", "APP_CD74"),
+    ("subtype", "N1", "MAC2", "APP_CD74"),
+)
+"""(grouping, sender, receiver, pair) the demo plants up in MN (demo_biology ``checkpoint_up``:
+Cd274 in neutrophils, macrophages, hepatocytes, Pdcd1 in exhausted T; ``app_cd74_up``: App in
+neutrophils, Cd74 in MAC2)."""
+NOT_PLANTED = ("lineage", "B", "CD8_effector", "H2-K1_CD8A")
+"""MHC class I from B cells to CD8 effector T cells: large groups in every stage, genes the demo
+does not change between stages."""
+
+
+def check_planted_communication(results: Path, up_fold: float = 1.25) -> None:
+    """Assert on a finished run's ``results/cellchat``: the totals equal the count recomputed
+    from the per-pair tables; every planted pair is significant in MN, stronger in MN than in
+    control and in the up-in-MN table; the pair not planted is significant in every stage, less
+    than ``up_fold`` x its control probability in MN, and not in the up-in-MN table.
+
+    The null is one-sided on purpose: the analysis reports rises only, and an unplanted pair's
+    probability moves by 10-50 % between the demo's stages (trimeans of 30-cell groups; each
+    stage scaled by its own maximum), in either direction."""
+    folder = Path(results) / "cellchat"
+    tables = {
+        grouping: cellchat.read_communication(sorted((folder / grouping).glob("*.tsv")))
+        for grouping in GROUPINGS
+    }
+    totals = read_table(folder / "totals.tsv")
+    for grouping, table in tables.items():
+        significant = table[table["significant"]].groupby("condition")["prob"]
+        reported = totals[totals["grouping"] == grouping].set_index("condition")
+        for condition in CONDITIONS:
+            n = int(significant.size().get(condition, 0))
+            assert reported.loc[condition, "n_interactions"] == n, (grouping, condition)
+            strength = float(significant.sum().get(condition, 0.0))
+            assert reported.loc[condition, "strength"] == pytest.approx(strength, rel=1e-5)
+    up = read_table(folder / "up_in_MN.tsv")
+    up_keys = set(
+        zip(up["grouping"], up["source"], up["target"], up["interaction_name"], strict=True)
+    )
+    for key in PLANTED_UP:
+        probs = pair_probabilities(tables[key[0]], *key[1:])
+        assert probs.loc["MN", "significant"], key
+        assert probs.loc["MN", "prob"] > probs.loc["control", "prob"], key
+        assert key in up_keys, key
+    probs = pair_probabilities(tables[NOT_PLANTED[0]], *NOT_PLANTED[1:])
+    assert probs["significant"].all(), probs
+    assert probs.loc["MN", "prob"] < up_fold * probs.loc["control", "prob"], probs
+    assert NOT_PLANTED not in up_keys
+
+
+# --- the resource ----------------------------------------------------------------------------
 def test_paper_pairs_are_contact_pairs_of_cellchatdb_mouse(resource):
     pairs = resource.set_index("interaction_name")
     assert (pairs.loc["CD274_PDCD1", ["ligand", "receptor"]] == ["Cd274", "Pdcd1"]).all()
@@ -130,106 +221,214 @@ def test_resource_with_other_annotations_is_refused(resource, tmp_path):
         cellchat.load_contact_resource(tmp_path / "mixed.tsv")
 
 
-def test_cd274_pdcd1_is_significant_in_mn_and_stronger_than_control(table):
-    for source in CD274_SOURCES:
-        mn = row(table, "MN", source, "CD8_exhausted", "CD274_PDCD1")
-        assert mn is not None and mn["significant"], source
-        control = row(table, "control", source, "CD8_exhausted", "CD274_PDCD1")
-        assert control is None or mn["prob"] > 1.5 * control["prob"], source
-    up = cellchat.upregulated_pairs(table, "MN", targets=["CD8_exhausted"])
-    assert set(CD274_SOURCES) <= set(up.loc[up["interaction_name"] == "CD274_PDCD1", "source"])
+# --- labels and groups -----------------------------------------------------------------------
+def test_groups_pool_the_merged_labels_and_leave_unassigned_cells_out():
+    labels = pd.Series(["N1", "N3", "MAC2", "CD8_exhausted", "Hepatocyte", "Unassigned"])
+    groups = cellchat.merged_groups(labels, {"Neutrophil": ["N1", "N3"], "Macrophage": ["MAC2"]})
+    assert groups.iloc[:5].tolist() == [
+        "Neutrophil",
+        "Neutrophil",
+        "Macrophage",
+        "CD8_exhausted",
+        "Hepatocyte",
+    ]
+    assert pd.isna(groups.iloc[5])
+    assert cellchat.merged_groups(labels, {}).iloc[:2].tolist() == ["N1", "N3"]
 
 
-def test_app_cd74_from_n1_to_mac2_rises_in_mn(table):
-    mn = row(table, "MN", "Neutrophil_N1", "MAC2", "APP_CD74")
-    assert mn is not None and mn["significant"]
-    control = row(table, "control", "Neutrophil_N1", "MAC2", "APP_CD74")
-    assert control is None or mn["prob"] > control["prob"]
+def test_a_label_merged_into_two_groups_is_refused():
+    with pytest.raises(InputError, match="N1 is merged into both A and B"):
+        cellchat.merged_groups(pd.Series(["N1"]), {"A": ["N1"], "B": ["N1"]})
+
+
+def test_labels_must_cover_every_atlas_cell(tmp_path):
+    path = tmp_path / "labels.tsv"
+    pd.DataFrame({"cell": ["a", "b"], "subtype": ["N1", None]}).to_csv(path, sep="\t", index=False)
+    labels = cellchat.read_labels(path, pd.Index(["b", "a"]))
+    assert labels.tolist() == ["Unassigned", "N1"]
+    with pytest.raises(InputError, match=r"labels.tsv: no label for 1 atlas cells, e\.g\. c"):
+        cellchat.read_labels(path, pd.Index(["a", "c"]))
+
+
+# --- communication on the synthetic atlas ----------------------------------------------------
+def test_cd274_pdcd1_is_significant_in_mn_and_stronger_than_control(tables):
+    for grouping, sources in (
+        ("lineage", ["Neutrophil", "Macrophage", "Hepatocyte"]),
+        ("subtype", CD274_SOURCES),
+    ):
+        table = tables[grouping]
+        for source in sources:
+            probs = pair_probabilities(table, source, "CD8_exhausted", "CD274_PDCD1")
+            assert probs.loc["MN", "significant"], (grouping, source)
+            assert probs.loc["MN", "prob"] > 1.5 * probs.loc["control", "prob"], (grouping, source)
+        up = cellchat.upregulated_pairs(table, "MN", targets=["CD8_exhausted"])
+        assert set(sources) <= set(up.loc[up["interaction_name"] == "CD274_PDCD1", "source"])
+
+
+def test_app_cd74_from_n1_to_mac2_rises_in_mn(tables):
+    table = tables["subtype"]
+    probs = pair_probabilities(table, "N1", "MAC2", "APP_CD74")
+    assert probs.loc["MN", "significant"]
+    assert probs.loc["MN", "prob"] > probs.loc["control", "prob"]
     up = cellchat.upregulated_pairs(table, "MN", sources=NEUTROPHILS, targets=MACROPHAGES)
-    assert ("Neutrophil_N1", "MAC2", "APP_CD74") in set(
-        zip(up["source"], up["target"], up["interaction_name"], strict=True)
-    )
+    assert ("N1", "MAC2", "APP_CD74") in keys(up)
     assert set(up["source"]) <= set(NEUTROPHILS) and set(up["target"]) <= set(MACROPHAGES)
 
 
-def test_stable_pairs_are_significant_everywhere_but_not_up(table):
-    stable = [
+def test_stable_pairs_are_significant_everywhere_but_not_up(tables):
+    table = tables["subtype"]
+    up_keys = keys(cellchat.upregulated_pairs(table, "MN"))
+    for key in [
         ("Hepatocyte", "Kupffer1", "PECAM1_PECAM1"),
         ("Hepatocyte", "CD8_exhausted", "ICAM1_ITGAL_ITGB2"),
-    ]
-    up = cellchat.upregulated_pairs(table, "MN")
-    up_keys = set(zip(up["source"], up["target"], up["interaction_name"], strict=True))
-    for key in stable:
-        for condition in CONDITIONS:
-            found = row(table, condition, *key)
-            assert found is not None and found["significant"], (condition, key)
+    ]:
+        assert pair_probabilities(table, *key)["significant"].all(), key
         assert key not in up_keys
 
 
-def test_totals_match_the_per_pair_table(table):
-    totals = cellchat.interaction_totals(table).set_index("condition")
-    counts = cellchat.group_counts(table, GROUPS).groupby("condition")["count"].sum()
-    for condition in CONDITIONS:
-        significant = table[(table["condition"] == condition) & table["significant"]]
-        assert totals.loc[condition, "n_interactions"] == len(significant) == counts[condition]
-        assert totals.loc[condition, "strength"] == pytest.approx(significant["prob"].sum())
-    assert totals.loc["MN", "n_interactions"] > totals.loc["control", "n_interactions"]
+def test_totals_match_the_per_pair_table(tables, compared):
+    totals = compared["totals"].set_index(["grouping", "condition"])
+    for grouping, table in tables.items():
+        for condition in CONDITIONS:
+            significant = table[(table["condition"] == condition) & table["significant"]]
+            row = totals.loc[(grouping, condition)]
+            assert row["n_interactions"] == len(significant)
+            assert row["strength"] == pytest.approx(significant["prob"].sum())
+    counts = cellchat.group_counts(tables["subtype"], LABELS).groupby("condition")["count"].sum()
+    reported = totals.loc["subtype", "n_interactions"]
+    assert counts.reindex(CONDITIONS).tolist() == reported.reindex(CONDITIONS).tolist()
+    assert (
+        totals.loc[("lineage", "MN"), "n_interactions"]
+        > totals.loc[("lineage", "control"), "n_interactions"]
+    )
 
 
-def test_same_seed_same_pvalues(atlas, resource, table):
-    again = cellchat.communication(atlas, "MN", resource, cellchat.CellChatSettings(seed=11))
-    first = table[table["condition"] == "MN"].reset_index(drop=True)
+def test_same_seed_same_pvalues(atlas, resource, tables):
+    settings = cellchat.CellChatSettings(groupby="group_subtype", seed=11)
+    again = cellchat.communication(atlas, "MN", resource, settings)
+    first = tables["subtype"].query("condition == 'MN'").reset_index(drop=True)
     pd.testing.assert_frame_equal(first, again)
 
 
 def test_small_groups_are_left_out(atlas, resource):
-    settings = cellchat.CellChatSettings(min_cells=CELLS_PER_GROUP + 1)
+    settings = cellchat.CellChatSettings(groupby="group_subtype", min_cells=CELLS_PER_GROUP + 1)
     assert cellchat.communication(atlas, "MN", resource, settings).empty
 
 
-def test_expression_by_condition_reports_mean_and_fraction(atlas):
-    expr = cellchat.expression_by_condition(
-        atlas, {"Cd274": NEUTROPHILS, "Pdcd1": ["CD8_exhausted"]}, "cell_type"
-    )
-    assert set(expr["gene"] + ":" + expr["group"]) == {
-        "Cd274:Neutrophil_N1",
-        "Cd274:Neutrophil_N2",
+def test_tables_read_back_with_their_types_even_when_empty(tables, tmp_path):
+    write_table(tables["subtype"].query("condition == 'MN'"), tmp_path / "MN.tsv")
+    write_table(pd.DataFrame(columns=cellchat.TABLE_COLUMNS), tmp_path / "control.tsv")
+    table = cellchat.read_communication([tmp_path / "control.tsv", tmp_path / "MN.tsv"])
+    assert table["significant"].dtype == bool and table["prob"].dtype == float
+    assert len(table) == (tables["subtype"]["condition"] == "MN").sum()
+    empty = cellchat.read_communication([tmp_path / "control.tsv"])
+    assert cellchat.interaction_totals(empty)["n_interactions"].tolist() == [0, 0, 0]
+
+
+# --- comparison tables and panels ------------------------------------------------------------
+def test_comparison_tables_show_the_planted_pairs(compared):
+    c_pairs = compared["fig6C_bubbles"].query("interaction_name == 'CD274_PDCD1'")
+    assert set(c_pairs["source"]) == {"Neutrophil", "Macrophage", "Hepatocyte"}
+    assert set(compared["fig6C_bubbles"]["target"]) == {"CD8_exhausted"}
+    assert ("Neutrophil", "Macrophage", "APP_CD74") in keys(compared["fig6E_bubbles"])
+    assert ("N1", "MAC2", "APP_CD74") in keys(compared["figS4D_bubbles"])
+    for bubbles in ("fig6C_bubbles", "fig6E_bubbles", "figS4A_bubbles", "figS4D_bubbles"):
+        per_condition = compared[bubbles].groupby("condition").size()
+        assert per_condition.index.tolist() == sorted(CONDITIONS)
+        assert per_condition.nunique() == 1, bubbles  # every pair shown in every stage
+    counts = compared["group_counts"]
+    assert len(counts) == len(CONDITIONS) * len(cellchat.FIG6B_GROUPS) ** 2
+    assert counts.query("source == 'NK'")["count"].eq(0).all()  # no NK cells here
+
+
+def test_expression_tables_report_mean_and_fraction_by_condition(compared):
+    d = compared["fig6D_expression"]
+    assert list(dict.fromkeys(d["gene"] + ":" + d["group"])) == [
+        "Cd274:Neutrophil",
+        "Cd274:Hepatocyte",
+        "Cd274:Macrophage",
+        "Cd6:CD8_exhausted",
         "Pdcd1:CD8_exhausted",
-    }
-    assert expr["fraction_expressing"].between(0, 1).all()
-    assert (expr["n_cells"] == CELLS_PER_GROUP).all()
-    pdcd1 = expr[expr["gene"] == "Pdcd1"].set_index("condition")["mean_expression"]
-    assert pdcd1["MN"] > pdcd1["PMN"] > pdcd1["control"]
-
-
-def test_expression_of_an_unknown_group_is_refused(atlas):
-    with pytest.raises(InputError, match="Neutrophil_N9"):
-        cellchat.expression_by_condition(atlas, {"App": ["Neutrophil_N9"]}, "cell_type")
-
-
-def test_communication_groups_prefer_the_subtype():
-    obs = pd.DataFrame(
-        {
-            "cell_type": ["Myeloid", "TNK", "Hepatocyte"],
-            "subtype": pd.Categorical(["N1", "CD8_exhausted", None]),
-        }
-    )
-    assert cellchat.communication_groups(obs).tolist() == ["N1", "CD8_exhausted", "Hepatocyte"]
-    refined = cellchat.communication_groups(obs, refine=["TNK"])
-    assert refined.tolist() == ["Myeloid", "CD8_exhausted", "Hepatocyte"]
-
-
-def test_every_fig6_panel_draws(atlas, table):
-    up_t = cellchat.upregulated_pairs(table, "MN", targets=["CD8_exhausted"])
-    up_m = cellchat.upregulated_pairs(table, "MN", sources=NEUTROPHILS, targets=MACROPHAGES)
-    expr = cellchat.expression_by_condition(atlas, {"App": NEUTROPHILS}, "cell_type")
-    figures = [
-        fig6.interaction_counts_strength(cellchat.interaction_totals(table)),
-        fig6.group_count_heatmaps(cellchat.group_counts(table, GROUPS)),
-        fig6.mn_up_bubbles(cellchat.bubble_data(table, up_t)),
-        fig6.cd274_pdcd1_expression(expr),
-        fig6.neutrophil_macrophage_bubbles(cellchat.bubble_data(table, up_m)),
-        fig6.app_expression(expr),
-        fig6.cd74_expression(expr),
     ]
-    assert all(isinstance(figure, Figure) for figure in figures)
+    assert d["fraction_expressing"].between(0, 1).all()
+    pdcd1 = d[d["gene"] == "Pdcd1"].set_index("condition")["mean_expression"]
+    assert pdcd1["MN"] > pdcd1["PMN"] > pdcd1["control"]
+    neutrophil = compared["fig6F_expression"].set_index("condition")
+    assert (neutrophil["n_cells"] == 2 * CELLS_PER_GROUP).all()  # N1 + N2 pooled
+    s4 = compared["figS4_neutrophil_expression"]
+    assert set(s4["group"]) == set(NEUTROPHILS) and set(s4["gene"]) == {"Cd274", "App"}
+
+
+def test_a_group_the_labels_lack_is_left_out_with_a_warning(atlas, caplog):
+    with caplog.at_level(logging.WARNING):
+        expr = cellchat.expression_by_condition(atlas, {"App": ["N9", "N1"]}, "group_subtype")
+    assert set(expr["group"]) == {"N1"}
+    assert "N9" in caplog.text
+
+
+def test_an_unknown_gene_is_refused(atlas):
+    with pytest.raises(InputError, match="gene Xyz1 is not in the data"):
+        cellchat.expression_by_condition(atlas, {"Xyz1": ["N1"]}, "group_subtype")
+
+
+def test_every_fig6_and_s4_panel_draws_from_its_table(compared, tmp_path):
+    panels = [name for name in PANELS if name.startswith(("fig6", "figS4"))]
+    assert len(panels) == 13
+    for name in panels:
+        inputs = {}
+        for input_name in PANELS[name].inputs:
+            inputs[input_name] = tmp_path / f"{input_name}.tsv"
+            write_table(compared[input_name.removeprefix("cellchat_")], inputs[input_name])
+        assert isinstance(draw_panel(name, inputs), Figure), name
+
+
+def test_a_bubble_panel_without_pairs_still_draws(tmp_path):
+    path = tmp_path / "bubbles.tsv"
+    columns = ["condition", *cellchat.PAIR_KEY, "interaction_name_2", "prob", "pval"]
+    write_table(pd.DataFrame(columns=columns), path)
+    assert isinstance(draw_panel("fig6E", {"cellchat_fig6E_bubbles": path}), Figure)
+
+
+# --- the demo study ----------------------------------------------------------------------------
+def test_planted_communication_comes_out_of_the_demo(resource, tmp_path):
+    """The default demo scale (600 cells per liver), its truth standing in for the labels."""
+    from livermet.demo import simulate_counts
+
+    sheet = pd.read_csv(Path(__file__).resolve().parents[1] / "config" / "samples.tsv", sep="\t")
+    counts, truth = simulate_counts(
+        dict(zip(sheet["sample"], sheet["condition"], strict=True)),
+        600,
+        20250336,
+        batch_by_sample=dict(zip(sheet["sample"], sheet["batch"], strict=True)),
+    )
+    keep = ~(truth["is_doublet"] | truth["is_low_quality"] | truth["is_erythroid"]).to_numpy()
+    adata = counts[keep].copy()
+    adata.obs["condition"] = pd.Categorical(
+        truth["condition"][keep], categories=CONDITIONS, ordered=True
+    )
+    adata.layers["counts"] = adata.X.copy()
+    adata.X = adata.X.astype(np.float32)
+    sc.pp.normalize_total(adata, target_sum=1e4)
+    sc.pp.log1p(adata)
+    merge = {
+        "Neutrophil": ["N0", "N1", "N2", "N3"],
+        "Macrophage": ["Kupffer1", "Kupffer2", "Kupffer3", "MAC1", "MAC2", "MAC3"],
+    }
+    folder = tmp_path / "cellchat"
+    tables = {}
+    for grouping, groups in {"lineage": merge, "subtype": {}}.items():
+        adata.obs[f"group_{grouping}"] = cellchat.merged_groups(
+            pd.Series(truth["subtype"][keep].to_numpy(), index=adata.obs_names), groups
+        )
+        settings = cellchat.CellChatSettings(groupby=f"group_{grouping}", seed=20250336)
+        parts = []
+        for condition in CONDITIONS:
+            parts.append(cellchat.communication(adata, condition, resource, settings))
+            write_table(parts[-1], folder / grouping / f"{condition}.tsv")
+        tables[grouping] = pd.concat(parts, ignore_index=True)
+    compared = cellchat.compare_conditions(
+        tables["lineage"], tables["subtype"], adata, merge, up_fold=1.25
+    )
+    for name, table in compared.items():
+        write_table(table, folder / f"{name}.tsv")
+    check_planted_communication(tmp_path)

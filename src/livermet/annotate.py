@@ -112,6 +112,8 @@ def rank_markers(adata: ad.AnnData, groupby: str, settings: AnnotationSettings) 
     valid = [group for group in groups.index if groups[group] >= 3 and group != UNASSIGNED]
     sc.tl.rank_genes_groups(subset, groupby, groups=valid, method="wilcoxon", pts=True)
     table = sc.get.rank_genes_groups_df(subset, group=None)
+    if "group" not in table:  # scanpy leaves the column out when one group was tested
+        table.insert(0, "group", valid[0])
     return (
         table.groupby("group", observed=True)
         .head(settings.n_markers)
@@ -131,20 +133,25 @@ def composition(obs: pd.DataFrame, key: str = "cell_type") -> pd.DataFrame:
 
 
 def annotate(
-    adata: ad.AnnData, marker_sets: dict[str, list[str]], settings: AnnotationSettings
+    adata: ad.AnnData,
+    marker_sets: dict[str, list[str]],
+    settings: AnnotationSettings,
+    cluster_key: str = "leiden",
+    label_key: str = "cell_type",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Label the atlas in place; return the cluster table and the marker table."""
+    """Label ``adata.obs[cluster_key]`` clusters in place (``obs[label_key]``); return the
+    cluster table and the marker table."""
     scores = score_cell_types(adata, marker_sets, settings.seed)
-    clusters = label_clusters(scores, adata.obs["leiden"], settings)
+    clusters = label_clusters(scores, adata.obs[cluster_key], settings)
     labels = clusters.set_index("cluster")["cell_type"]
     categories = [*marker_sets, UNASSIGNED]
-    adata.obs["cell_type"] = pd.Categorical(
-        adata.obs["leiden"].map(labels).astype(str), categories=categories
+    adata.obs[label_key] = pd.Categorical(
+        adata.obs[cluster_key].map(labels).astype(str), categories=categories
     ).remove_unused_categories()
-    adata.obsm["cell_type_scores"] = scores.to_numpy(dtype=np.float32)
-    adata.uns["cell_type_score_names"] = list(scores.columns)
+    adata.obsm[f"{label_key}_scores"] = scores.to_numpy(dtype=np.float32)
+    adata.uns[f"{label_key}_score_names"] = list(scores.columns)
     unassigned = clusters.loc[clusters["cell_type"] == UNASSIGNED, "cluster"].tolist()
     if unassigned:
         log.warning("clusters left unassigned: %s", unassigned)
-    markers = rank_markers(adata, "cell_type", settings)
-    return clusters, markers
+    markers = rank_markers(adata, label_key, settings)
+    return clusters.rename(columns={"cell_type": label_key}), markers

@@ -14,6 +14,14 @@ each gene scaled by the data maximum, the law-of-mass-action probability ``L*R /
   ``identifyOverExpressedInteractions``), a pair is scored only when its ligand and its receptor
   are each over-expressed (Wilcoxon, one group against the rest) in some group.
 
+Groups are the finest labels of the subclustering (``results/subsets/labels.tsv``) pooled as a
+grouping says (:func:`merged_groups`): Fig 6 pools neutrophil and macrophage subtypes into their
+lineage, Fig S4 keeps them, so each condition is run once per grouping, as the paper analysed the
+two levels separately. :func:`compare_conditions` then builds every table behind the panels:
+totals (CellChat's compareInteractions), counts among groups, pairs up in MN (significant in MN
+and at least ``up_fold`` x as probable as in every other stage; CellChat's bubble comparison
+``max.dataset`` takes any increase), bubble tables and gene expression by condition.
+
 Known deviations from CellChat R: liana takes a complex's expression as the minimum of its
 subunits (CellChat: geometric mean), so complex pairs (71 of 662) score a little lower; p-values
 count permutations with a score >= the observed one (CellChat: >), and groups under the
@@ -22,6 +30,7 @@ minimum size are dropped before the permutations rather than after.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +44,16 @@ import scipy.sparse as sp
 from livermet import CONDITIONS
 from livermet.errors import InputError
 
+log = logging.getLogger(__name__)
+
 CONTACT = "Cell-Cell Contact"
+UNASSIGNED = "Unassigned"
 PAIR_KEY = ["source", "target", "interaction_name"]
+NEUTROPHIL, MACROPHAGE, EXHAUSTED_T = "Neutrophil", "Macrophage", "CD8_exhausted"
+FIG6B_GROUPS = ("Hepatocyte", MACROPHAGE, NEUTROPHIL, "NK", EXHAUSTED_T)
+"""Fig 6B: the groups whose signalling to one another the paper counts."""
+FIG6C_SOURCES = ("Hepatocyte", MACROPHAGE, NEUTROPHIL)
+"""Fig 6C: the senders to exhausted CD8 T cells whose rising pairs the paper shows."""
 TABLE_COLUMNS = [
     "condition",
     "source",
@@ -85,22 +102,32 @@ def load_contact_resource(path: str | Path) -> pd.DataFrame:
     return resource
 
 
-def communication_groups(
-    obs: pd.DataFrame,
-    major: str = "cell_type",
-    minor: str = "subtype",
-    refine: Sequence[str] | None = None,
-) -> pd.Series:
-    """Subtype where a cell has one (and, with ``refine``, its major type is listed), else its
-    major type: Fig 6 mixes both levels (exhausted CD8 T cells beside hepatocytes, macrophages
-    and neutrophils), Fig S4 splits neutrophils and macrophages too."""
-    labels = obs[major].astype(str)
-    if minor not in obs:
-        return labels
-    use_minor = obs[minor].notna()
-    if refine is not None:
-        use_minor &= labels.isin(refine)
-    return labels.where(~use_minor, obs[minor].astype(str))
+def read_labels(path: str | Path, cells: pd.Index) -> pd.Series:
+    """The finest label (``subtype``) of each atlas cell from the subclustering's labels table,
+    in atlas order; every atlas cell must have a row."""
+    table = pd.read_csv(path, sep="\t", dtype=str)
+    if missing := {"cell", "subtype"} - set(table.columns):
+        raise InputError(f"{path}: missing columns {sorted(missing)}")
+    if table["cell"].duplicated().any():
+        raise InputError(f"{path}: cell {table['cell'][table['cell'].duplicated()].iloc[0]} twice")
+    labels = table.set_index("cell")["subtype"]
+    absent = cells.difference(labels.index)
+    if len(absent):
+        raise InputError(f"{path}: no label for {len(absent)} atlas cells, e.g. {absent[0]}")
+    return labels.reindex(cells).fillna(UNASSIGNED)
+
+
+def merged_groups(labels: pd.Series, merge: Mapping[str, Sequence[str]]) -> pd.Series:
+    """Communication group of each cell: its finest label, or the group ``merge`` lists that
+    label under (Fig 6 pools neutrophil and macrophage subtypes into their lineage, Fig S4 keeps
+    them). Unassigned cells get no group (NaN), so they take part in nothing."""
+    rename: dict[str, str] = {}
+    for group, members in merge.items():
+        for label in members:
+            if rename.setdefault(label, group) != group:
+                raise InputError(f"label {label} is merged into both {rename[label]} and {group}")
+    labels = labels.astype(str)
+    return labels.map(lambda label: rename.get(label, label)).where(labels != UNASSIGNED)
 
 
 def resource_genes(resource: pd.DataFrame) -> list[str]:
@@ -288,43 +315,110 @@ def bubble_data(table: pd.DataFrame, selected: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[columns]
 
 
+def read_communication(paths: Sequence[str | Path]) -> pd.DataFrame:
+    """The per-condition tables of one grouping, stacked. Types are set here because a table
+    with no rows (no group large enough in a condition) reads back with no types."""
+    tables = [pd.read_csv(path, sep="\t") for path in paths]
+    table = pd.concat([t for t in tables if len(t)] or tables[:1], ignore_index=True)
+    text = ["condition", "source", "target", "ligand", "receptor", "interaction_name"]
+    return table.astype({**dict.fromkeys(text, str), "prob": float, "pval": float}).assign(
+        significant=table["significant"].astype(str).eq("True")
+    )[TABLE_COLUMNS]
+
+
+def compare_conditions(
+    lineage: pd.DataFrame,
+    subtype: pd.DataFrame,
+    adata: ad.AnnData,
+    merge: Mapping[str, Sequence[str]],
+    up_fold: float,
+) -> dict[str, pd.DataFrame]:
+    """Every table behind Fig 6A-G (``lineage`` grouping) and Fig S4 (``subtype`` grouping).
+
+    ``adata.obs`` holds each cell's group under ``group_lineage`` and ``group_subtype``;
+    ``merge`` is the lineage grouping (its ``Neutrophil`` and ``Macrophage`` entries list the
+    subtypes S4 shows). "Up in MN" is :func:`upregulated_pairs` with ``up_fold``.
+    """
+    neutrophils, macrophages = list(merge[NEUTROPHIL]), list(merge[MACROPHAGE])
+
+    def up(table: pd.DataFrame, sources=None, targets=None) -> pd.DataFrame:
+        return upregulated_pairs(table, "MN", up_fold, sources=sources, targets=targets)
+
+    def expression(genes_by_group: Mapping[str, Sequence[str]], grouping: str) -> pd.DataFrame:
+        return expression_by_condition(adata, genes_by_group, f"group_{grouping}")
+
+    groupings = (("lineage", lineage), ("subtype", subtype))
+    totals = [interaction_totals(table).assign(grouping=name) for name, table in groupings]
+    up_mn = [up(table).assign(grouping=name) for name, table in groupings]
+    return {
+        "totals": pd.concat(totals, ignore_index=True),
+        "group_counts": group_counts(lineage, FIG6B_GROUPS),
+        "subtype_counts": group_counts(subtype, [*neutrophils, *macrophages, EXHAUSTED_T]),
+        "up_in_MN": pd.concat(up_mn, ignore_index=True),
+        "fig6C_bubbles": bubble_data(lineage, up(lineage, FIG6C_SOURCES, [EXHAUSTED_T])),
+        "fig6D_expression": expression(
+            {
+                "Cd274": [NEUTROPHIL, "Hepatocyte", MACROPHAGE],
+                "Cd6": [EXHAUSTED_T],
+                "Pdcd1": [EXHAUSTED_T],
+            },
+            "lineage",
+        ),
+        "fig6E_bubbles": bubble_data(lineage, up(lineage, [NEUTROPHIL], [MACROPHAGE])),
+        "fig6F_expression": expression({"App": [NEUTROPHIL]}, "lineage"),
+        "fig6G_expression": expression({"Cd74": [MACROPHAGE]}, "lineage"),
+        "figS4A_bubbles": bubble_data(
+            subtype, up(subtype, [*neutrophils, *macrophages], [EXHAUSTED_T])
+        ),
+        "figS4_neutrophil_expression": expression(
+            {"Cd274": neutrophils, "App": neutrophils}, "subtype"
+        ),
+        "figS4D_bubbles": bubble_data(subtype, up(subtype, neutrophils, macrophages)),
+        "figS4_macrophage_expression": expression(
+            {"Cd74": macrophages, "Cd274": macrophages}, "subtype"
+        ),
+    }
+
+
 def expression_by_condition(
     adata: ad.AnnData, genes_by_group: Mapping[str, Sequence[str]], groupby: str
 ) -> pd.DataFrame:
-    """Fig 6D/F/G: per gene, group and condition the mean of X (log1p normalised) and the
-    fraction of cells with a count above zero; ``genes_by_group`` maps a gene to its groups."""
-    known = set(adata.obs[groupby].astype(str))
+    """Fig 6D/F/G, S4: per gene, group and condition the mean of X (log1p normalised) and the
+    fraction of cells with a count above zero; ``genes_by_group`` maps a gene to its groups.
+    Rows follow the order asked for (the panel's order). A group the labels lack (a small
+    subtype the subclustering did not find) is left out with a warning, not an error."""
+    groups_of_cells = adata.obs[groupby].astype(str).to_numpy()
+    conditions = adata.obs["condition"].astype(str).to_numpy()
     rows = []
     for gene, groups in genes_by_group.items():
         if gene not in adata.var_names:
             raise InputError(f"gene {gene} is not in the data")
-        if unknown := set(groups) - known:
-            raise InputError(f"groups {sorted(unknown)} (for {gene}) are not in obs[{groupby!r}]")
-        expr = gene_vector(adata.X, adata.var_names.get_loc(gene))
-        detected = gene_vector(adata.layers["counts"], adata.var_names.get_loc(gene)) > 0
+        if absent := [g for g in groups if g not in set(groups_of_cells)]:
+            log.warning("no cells labelled %s in obs[%r]; left out for %s", absent, groupby, gene)
+        column = adata.var_names.get_loc(gene)
         frame = pd.DataFrame(
             {
-                "group": adata.obs[groupby].astype(str).to_numpy(),
-                "condition": adata.obs["condition"].astype(str).to_numpy(),
-                "expr": expr,
-                "detected": detected,
+                "group": groups_of_cells,
+                "condition": conditions,
+                "expr": gene_vector(adata.X, column),
+                "detected": gene_vector(adata.layers["counts"], column) > 0,
             }
         )
-        frame = frame[frame["group"].isin(groups)]
-        stats = frame.groupby(["group", "condition"]).agg(
-            mean_expression=("expr", "mean"),
-            fraction_expressing=("detected", "mean"),
-            n_cells=("expr", "size"),
+        stats = (
+            frame[frame["group"].isin(groups)]
+            .groupby(["group", "condition"])
+            .agg(
+                mean_expression=("expr", "mean"),
+                fraction_expressing=("detected", "mean"),
+                n_cells=("expr", "size"),
+            )
+            .reset_index()
         )
-        rows.append(stats.reset_index().assign(gene=gene))
-    table = pd.concat(rows, ignore_index=True)
-    table["condition"] = pd.Categorical(table["condition"], categories=CONDITIONS, ordered=True)
+        stats["group"] = pd.Categorical(stats["group"], categories=list(groups), ordered=True)
+        stats["condition"] = pd.Categorical(stats["condition"], categories=CONDITIONS)
+        rows.append(stats.sort_values(["group", "condition"]).assign(gene=gene))
     columns = ["gene", "group", "condition", "mean_expression", "fraction_expressing", "n_cells"]
-    # genes in the order asked for (the panel's row order), then groups, then stages
-    order = {gene: i for i, gene in enumerate(genes_by_group)}
-    table = table.sort_values(
-        ["gene", "group", "condition"], key=lambda c: c.map(order) if c.name == "gene" else c
-    )
+    table = pd.concat([r.astype({"group": str, "condition": str}) for r in rows])
     return table[columns].reset_index(drop=True)
 
 

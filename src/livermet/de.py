@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 CONTRASTS = ("PMN_vs_control", "MN_vs_control", "MN_vs_PMN")
 METHODS = ("wilcoxon", "pseudobulk")
+MIN_WILCOXON_CELLS = 3
+"""Cells each compared group needs for the Wilcoxon test (Seurat FindMarkers' own minimum)."""
 DE_COLUMNS = [
     "gene",
     "log2fc",
@@ -167,12 +169,13 @@ def wilcoxon_de(
 def _condition_masks(
     cells: ad.AnnData, group: str, ref: str, condition_key: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean cell masks of the two compared conditions; each needs cells to compare."""
+    """Boolean cell masks of the two compared groups of ``obs[condition_key]`` (a condition, or
+    a subtype for :mod:`livermet.lineage_de`); each needs cells to compare."""
     condition = cells.obs[condition_key].astype(str).to_numpy()
     in_group, in_ref = condition == group, condition == ref
     for name, mask in ((group, in_group), (ref, in_ref)):
-        if mask.sum() < 3:
-            raise InputError(f"{group} vs {ref}: {mask.sum()} cell(s) in condition {name!r}")
+        if mask.sum() < MIN_WILCOXON_CELLS:
+            raise InputError(f"{group} vs {ref}: {mask.sum()} cell(s) in {condition_key} {name!r}")
     return in_group, in_ref
 
 

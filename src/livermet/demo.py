@@ -6,7 +6,8 @@ shifts and condition programmes of :mod:`livermet.demo_biology`, with negative-b
 whose gene means, dispersions and library sizes were fitted to real mouse single-cell counts
 (``resources/demo/fit_params.py``). On top of the biology each sample gets what real data has:
 ambient RNA, per-batch and per-sample gene-wise and library-size effects, heterotypic doublets,
-low-quality cells and red-cell contamination. A truth table (one row per cell) records it all.
+low-quality cells and red-cell contamination. A truth table (one row per cell) records it all,
+with each neutrophil's maturation (its place on the planted N3 -> N1 -> N0/N2 axis).
 
 Doublets are planted only as heterotypic pairs (parents of different major types): a homotypic
 doublet looks like a large singlet of its type, which expression-based detectors (scrublet,
@@ -14,13 +15,15 @@ scDblFinder) cannot see either, so planting them would only lower every detector
 
 Randomness: one ``seed``; the study-level programmes come from one stream and each sample (and
 each batch) from a stream keyed by its name, so a sample's cells do not depend on which other
-samples are simulated, nor on their order.
+samples are simulated, nor on their order; the neutrophils' maturation values come from a stream
+of their own, so the other draws are those of a model without the axis.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 
 import anndata as ad
 import numpy as np
@@ -35,6 +38,7 @@ from livermet.demo_engine import (
     DEFAULT_PARAMS_DIR,
     LIBRARY_DEPTH,
     CellPlan,
+    MaturationTable,
     StudyModel,
     draw_cells,
     random_stream,
@@ -59,6 +63,7 @@ TRUTH_COLUMNS = (
     "is_doublet",
     "is_low_quality",
     "is_erythroid",
+    "maturation",
 )
 SAMPLE_COLUMNS = ("sample", "condition", "batch", "path", "format")
 AMBIENT_SHARE = (0.02, 0.05)
@@ -189,18 +194,22 @@ def simulate_sample(
     )
     first = rng.choice(len(shares), size=n_cells, p=shares)
     second = _second_parents(model, first[is_doublet], shares, rng)
-    profiles = sample_profiles(model, condition, shares, rng, batch_rng, effects)
+    components = np.concatenate([first, second])
+    table = model.maturation_table(condition)
+    row, maturation = draw_maturation(table, components, random_stream(seed, "maturation", sample))
+    profiles = sample_profiles(model, condition, shares, rng, batch_rng, effects, table.profiles)
     library_shift = batch_rng.normal(0, BATCH_LIBRARY_SD * effects["batch_strength"]) + rng.normal(
         0, SAMPLE_LIBRARY_SD * effects["batch_strength"]
     )
-    plan = _cell_plan(model, np.concatenate([first, second]), library_shift, rng)
+    plan = _cell_plan(model, components, library_shift, rng)
+    plan = replace(plan, state=np.where(row >= 0, len(model.states) + row, components))
     _plant_low_quality(plan, np.flatnonzero(is_low_quality), rng)
     _plant_erythroid(plan, np.flatnonzero(is_erythroid), rng)
     components = draw_cells(rng, profiles, plan, model.universe)
     counts = _merge_doublets(components, np.flatnonzero(is_doublet), rng)
     barcodes = np.sort(rng.choice(BARCODE_SPACE, size=n_cells, replace=False) + 1)
     order = rng.permutation(n_cells)  # barcodes are sorted, cells shuffled onto them
-    truth = _truth_table(model, sample, condition, first, second, is_doublet, kinds)
+    truth = _truth_table(model, sample, condition, first, second, is_doublet, kinds, maturation)
     truth = _assign_rows(truth, order, barcodes)
     obs = pd.DataFrame(
         {"sample": sample, "barcode": truth["barcode"].to_numpy()},
@@ -224,6 +233,19 @@ def _second_parents(
 
 
 # --- expression per sample -----------------------------------------------------------------------
+def draw_maturation(
+    table: MaturationTable, components: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each maturing cell's row of ``table`` (uniform over its state's m values) and its m;
+    -1 and NaN for the other cells."""
+    row = np.full(len(components), -1)
+    for state in np.unique(table.state):
+        cells = np.flatnonzero(components == state)
+        options = np.flatnonzero(table.state == state)
+        row[cells] = options[rng.integers(len(options), size=len(cells))]
+    return row, np.where(row >= 0, table.value[row], np.nan)
+
+
 def sample_profiles(
     model: StudyModel,
     condition: str,
@@ -231,11 +253,15 @@ def sample_profiles(
     rng: np.random.Generator,
     batch_rng: np.random.Generator,
     effects: dict,
+    extra: np.ndarray | None = None,
 ) -> np.ndarray:
-    """State profiles of one sample: the condition's, plus ambient RNA, times batch effects."""
+    """State profiles of one sample: the condition's, plus ambient RNA, times batch effects;
+    ``extra`` rows (the maturation table's) are appended and mixed alike."""
     profiles = model.profiles[:, CONDITIONS.index(condition)]
     weights = shares * model.library_factor
     ambient = weighted_mean(profiles, weights)
+    if extra is not None:
+        profiles = np.vstack([profiles, extra])
     ambient_share = rng.uniform(*AMBIENT_SHARE)
     n_genes = profiles.shape[1]
     strength = effects["batch_strength"]
@@ -304,8 +330,10 @@ def _truth_table(
     second: np.ndarray,
     is_doublet: np.ndarray,
     kinds: np.ndarray,
+    maturation: np.ndarray,
 ) -> pd.DataFrame:
-    """Truth per simulated cell (in simulation order); doublets name both parents with '+'."""
+    """Truth per simulated cell (in simulation order); doublets name both parents with '+'.
+    ``maturation`` is per component (cells, then doublet partners), NaN where not maturing."""
     columns = {}
     for level in ("cell_type", "lineage", "subtype"):
         names = np.array([getattr(state, level) for state in model.states], dtype=object)
@@ -321,8 +349,19 @@ def _truth_table(
             "is_doublet": is_doublet,
             "is_low_quality": kinds == LOW_QUALITY,
             "is_erythroid": kinds == ERYTHROID,
+            "maturation": _cell_maturation(maturation, is_doublet),
         }
     )
+
+
+def _cell_maturation(maturation: np.ndarray, is_doublet: np.ndarray) -> np.ndarray:
+    """Per cell: its maturation, or for a doublet that of its maturing parent (a doublet has at
+    most one: its parents are of different major types); NaN where no parent matures."""
+    first = maturation[: len(is_doublet)].copy()
+    doublets = np.flatnonzero(is_doublet)
+    second = maturation[len(is_doublet) :]
+    first[doublets] = np.where(np.isnan(first[doublets]), second, first[doublets])
+    return first
 
 
 def _assign_rows(truth: pd.DataFrame, order: np.ndarray, barcodes: np.ndarray) -> pd.DataFrame:

@@ -276,7 +276,7 @@ RANDOM_PROGRAMME = {
     "type": (400, 0.9),
     "lineage": (800, 1.4),
     "group": (300, 1.0),
-    "subtype": (800, 1.0),
+    "subtype": (800, 1.25),
 }
 """(number of genes, median |natural-log fold change|) of the random part at each level. Tuned
 with ``resources/demo/compare_realism.py``: the matched major types are about as separable as in
@@ -391,10 +391,13 @@ _HEPATOCYTE_LEVELS = {
     "S100a9": 2.0,
     "Cxcl2": 1.0,
     "Cxcl10": 1.0,
-    "Cd274": 2.0,
+    "Cd274": 1.0,
 } | {gene: 10.0 for gene in BILE_ACID_GENES}
 _OFF = 0.05
 """CP10k of a gene switched off in a state (a trace, as ambient RNA would leave)."""
+N3_GRANULE_LEVELS = {"Ltf": 100.0, "Camp": 80.0, "Ngp": 120.0}
+"""Granule-protein genes of N3 (immature neutrophils): their level at maturation 0, see
+:data:`MATURATION`."""
 
 PROGRAMMES = (
     # major types
@@ -455,7 +458,8 @@ PROGRAMMES = (
             "Csf3r": 10.0,
             "Cxcr2": 10.0,
             "Retnlg": 15.0,
-            "Cd274": 2.0,
+            "Cd274": 8.0,
+            "App": 2.0,
         },
     ),
     _programme(
@@ -495,14 +499,18 @@ PROGRAMMES = (
     _programme(
         "subtype",
         ("N3",),
-        {"Ltf": 100.0, "Camp": 80.0, "Ngp": 120.0, "Retnlg": 60.0, "Mmp8": 40.0},
+        {**N3_GRANULE_LEVELS, "Retnlg": 60.0, "Mmp8": 40.0},
     ),
     # T/NK groups and subtypes (a T/NK subtype is also its lineage)
     _programme("group", T_CELLS, {"Cd3g": 10.0, "Cd6": 3.0}),
     _programme("group", CD8_T_CELLS, {"Cd8a": 15.0, "Cd8b1": 12.0}),
     _programme("group", ("NK", "ILC"), {"Cd3e": _OFF, "Cd3d": _OFF, "Cd3g": _OFF}),
-    _programme("subtype", ("CD4_T",), {"Cd4": 10.0, "Il7r": 15.0}),
-    _programme("subtype", ("CD8_naive",), {"Sell": 10.0, "Ccr7": 10.0}),
+    _programme("subtype", ("CD4_T",), {"Cd4": 10.0, "Il7r": 15.0, "Cd40lg": 8.0}),
+    _programme(
+        "subtype",
+        ("CD8_naive",),
+        {"Sell": 25.0, "Ccr7": 20.0, "Lef1": 10.0, "Tcf7": 10.0},
+    ),
     _programme("subtype", ("CD8_effector",), {"Gzmk": 30.0, "Ccl5": 50.0}),
     _programme(
         "subtype",
@@ -516,10 +524,49 @@ PROGRAMMES = (
     _programme(
         "subtype",
         ("ILC",),
-        {"Il7r": 20.0, "Gata3": 8.0, "Rora": 10.0, "Nkg7": 1.0, "Gzma": _OFF},
+        {"Il7r": 20.0, "Gata3": 8.0, "Rora": 10.0, "Gzma": _OFF},
     ),
 )
 """Applied in this order, so a subtype's levels override its lineage's and its type's."""
+
+
+@dataclass(frozen=True)
+class Maturation:
+    """A continuous maturation axis m (0 immature .. 1 mature) through the states of ``ranges``.
+
+    Each cell of such a state draws m uniformly within its state's range, moved by its
+    condition's ``shift`` (times the ``neutrophil_maturation_shift`` effect) and clipped to 0..1.
+    Each gene of ``levels`` goes log-linearly from its CP10k at m=0 to its CP10k at m=1 (replacing
+    the state's level); ``n_random`` genes drawn among expressed genes change log-linearly by
+    natural-log folds of median size ``fold`` from m=0 to m=1 (half up, half down) around the
+    state's own level at m=0.5, so the axis shapes the lineage's PCA, not only a few markers.
+    """
+
+    ranges: dict[str, tuple[float, float]]
+    shift: dict[str, float]
+    levels: dict[str, tuple[float, float]]
+    n_random: int = 0
+    fold: float = 0.0
+
+
+GRANULE_LEVELS = N3_GRANULE_LEVELS | {"Chil3": 60.0, "Lcn2": 60.0, "Cd177": 10.0}
+"""Granule-protein genes of immature neutrophils: CP10k at maturation 0."""
+GRANULE_FALL = 1 / 8
+"""Granule-protein level at maturation 1 relative to maturation 0."""
+
+MATURATION = Maturation(
+    ranges={"N3": (0.0, 0.35), "N1": (0.30, 0.65), "N0": (0.60, 1.0), "N2": (0.60, 1.0)},
+    shift={"control": 0.05, "PMN": 0.0, "MN": -0.05},
+    levels={gene: (level, level * GRANULE_FALL) for gene, level in GRANULE_LEVELS.items()}
+    | {"Mmp9": (4.0, 32.0), "Fpr1": (1.0, 8.0), "Slpi": (2.0, 16.0), "Cxcr2": (4.0, 25.0)},
+    n_random=150,
+    fold=1.5,
+)
+"""Neutrophil maturation (Xie et al., Nat Immunol 2020): granule-protein-high immature cells (N3;
+Ltf, Camp, Ngp, Chil3, Lcn2, Cd177 falling with m) -> Prok2-high N1 -> mature N0 and N2 (Mmp9,
+Fpr1, Slpi, Cxcr2 rising; Cxcr2 passes the lineage's 10 CP10k at m=0.5). The ranges overlap, so
+the states form one path; control cells sit a little later on it and MN cells earlier, as the
+paper reads its pseudotime (Fig 3J: control neutrophils more mature)."""
 
 
 @dataclass(frozen=True)
@@ -569,13 +616,21 @@ CONDITION_PROGRAMMES = (
         },
     ),
     ConditionProgramme(
-        "checkpoint_up", ("Neutrophil", "Macrophage", "Hepatocyte"), {"MN": {"Cd274": 1.5}}
+        "checkpoint_up",
+        ("Neutrophil", "Macrophage", "Hepatocyte"),
+        {"PMN": {"Cd274": 1.0}, "MN": {"Cd274": 3.5}},
     ),
     ConditionProgramme("checkpoint_up", ("CD8_exhausted",), {"MN": {"Pdcd1": 1.0, "Cd6": 1.5}}),
+    ConditionProgramme("app_cd74_up", ("Neutrophil",), {"MN": {"App": 3.0}}),
+    ConditionProgramme("app_cd74_up", ("MAC2",), {"PMN": {"Cd74": 0.5}, "MN": {"Cd74": 1.0}}),
 )
 """Hepatocyte acute phase up in PMN (not further in MN); S100a8/9, Cxcl2, Cxcl10 up in MN only;
-bile acid down PMN, further MN; IL-6/TNF-a pathway genes up PMN, more MN; Cd274 (PD-L1) up in MN
-neutrophils, macrophages, hepatocytes; Pdcd1 and Cd6 up in MN exhausted CD8 T cells."""
+bile acid down PMN, further MN; IL-6/TNF-a pathway genes up PMN, more MN; Cd274 (PD-L1) up a
+little in PMN and strongly in MN neutrophils, macrophages, hepatocytes; Pdcd1 and Cd6 up in MN
+exhausted CD8 T cells; App up in MN neutrophils (N1 highest throughout); Cd74 up in PMN MAC2 and
+more in MN (Fig 6D-G, S4). Cd274 and App are sparse in real counts (negative-binomial dispersion
+5.6 and 2.5 in ``resources/demo``), so these folds are large: CellChat's trimean is zero until
+about a quarter of a group's cells express a gene, and the planted pairs must pass that in MN."""
 
 DEFAULT_EFFECTS = {
     "hepatocyte_pmn_programme": 1.0,
@@ -583,6 +638,8 @@ DEFAULT_EFFECTS = {
     "bile_acid_down": 1.0,
     "inflammatory_pathways_up": 1.0,
     "checkpoint_up": 1.0,
+    "app_cd74_up": 1.0,
+    "neutrophil_maturation_shift": 1.0,
     "batch_strength": 1.0,
     "myeloid_rises": True,
     "neutrophils_rise": True,
@@ -594,9 +651,13 @@ DEFAULT_EFFECTS = {
 - ``hepatocyte_mn_programme``: S100a8, S100a9, Cxcl2, Cxcl10 up in MN hepatocytes only;
 - ``bile_acid_down``: :data:`BILE_ACID_GENES` down in PMN hepatocytes, further down in MN;
 - ``inflammatory_pathways_up``: :data:`INFLAMMATORY_PATHWAY_GENES` up in PMN, more in MN;
-- ``checkpoint_up``: Cd274 up in MN neutrophils, macrophages, hepatocytes; Pdcd1, Cd6 up in MN
-  exhausted CD8 T cells;
+- ``checkpoint_up``: Cd274 up in PMN and more in MN neutrophils, macrophages, hepatocytes; Pdcd1,
+  Cd6 up in MN exhausted CD8 T cells (Cd274-Pdcd1 to exhausted T up in MN, Fig 6C);
+- ``app_cd74_up``: App up in MN neutrophils, Cd74 up in PMN and more in MN MAC2 (App-Cd74 from
+  neutrophils, N1 most, to macrophages, MAC2 most, up in MN, Fig 6E, S4D);
 - ``batch_strength``: scales the per-batch and per-sample gene-wise and library-size effects;
+- ``neutrophil_maturation_shift``: the condition shift of neutrophil maturation (control later,
+  MN earlier; :data:`MATURATION`);
 - ``myeloid_rises``, ``neutrophils_rise``, ``n1_rises``: the composition shifts (myeloid share of
   all cells, neutrophil share of myeloid cells, N1 share of neutrophils).
 
@@ -608,7 +669,10 @@ where the effect acts)."""
 
 
 def planted_genes() -> set[str]:
-    """Every gene the demo names: markers, condition programmes, mitochondrial, haemoglobin."""
+    """Every gene the demo names: markers, condition programmes, mitochondrial, haemoglobin.
+
+    The genes of :data:`MATURATION` are not among them: they change only along the neutrophil
+    axis, and random programmes stay free to draw them (as they did before the axis existed)."""
     genes = {gene for programme in PROGRAMMES for gene in programme.levels}
     for programme in CONDITION_PROGRAMMES:
         for changes in programme.log2fc.values():

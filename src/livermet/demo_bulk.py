@@ -35,8 +35,11 @@ BULK_CONCENTRATION = 100.0
 cohort vary more than the single-cell study's mice (~10 % relative sd for a 10 % share)."""
 BULK_DEPTH = (2e7, 0.25)
 """Median reads per library and lognormal sd of library depth."""
-BULK_GENE_SD = 0.15
-"""Gene-wise biological variation between livers (sd of the natural-log expression)."""
+BULK_GENE_SD = 0.10
+"""Gene-wise biological variation between livers (sd of the natural-log expression). With the
+composition spread above it gives a median sd of log CPM of 0.11 across livers of one group for
+genes above 50 CPM, as in 12 real mouse livers (Weger et al. 2018, ``../shared/data``: 0.12);
+0.15 gave 0.16, noisier than real livers."""
 
 
 def simulate_bulk_cohort(

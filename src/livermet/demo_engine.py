@@ -5,6 +5,11 @@ per-gene dispersion fitted to real mouse counts (``resources/demo/fit_params.py`
 is never held as a dense cells x genes array: cells are drawn in chunks, and within a chunk only
 the clumps of the negative binomial are drawn, so the random draws follow the number of UMIs, not
 the number of matrix entries (see :class:`NegativeBinomialSampler`).
+
+Neutrophils also lie on a maturation axis (:data:`livermet.demo_biology.MATURATION`): a cell's
+maturation m takes values on a grid of step :data:`MATURATION_STEP`, and each (state, m) pair has
+its own profile row, so a sample's neutrophil profiles are a small fixed table drawn like any
+other state's. A state's row in :attr:`StudyModel.profiles` is the mean over its m values.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from livermet.demo_biology import (
     DEFAULT_EFFECTS,
     HAEMOGLOBIN_PROFILE,
     LIBRARY_FACTOR,
+    MATURATION,
     MITO_FACTOR,
     MITO_GENES,
     PROGRAMMES,
@@ -44,6 +50,9 @@ MIN_PROGRAMME_MEAN = 1e-5
 UP_SHARE = 0.7
 """Share of a random programme's genes that go up (cell identity is mostly genes switched on)."""
 CHUNK_CELLS = 256
+MATURATION_STEP = 0.025
+"""Grid of maturation values: 8 ** 0.025 = 5 % change of a granule gene per step, far below
+the counting noise, so the grid is continuous for every analysis."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,7 @@ def load_universe(params_dir: str | Path = DEFAULT_PARAMS_DIR) -> GeneUniverse:
         )
     params = pd.read_csv(params_file, sep="\t", dtype={"gene": str, "gene_id": str})
     library = json.loads(library_file.read_text())
-    missing = planted_genes() - set(params["gene"])
+    missing = (planted_genes() | set(MATURATION.levels)) - set(params["gene"])
     if missing:
         raise InputError(f"{params_file}: planted genes missing: {', '.join(sorted(missing))}")
     return GeneUniverse(
@@ -95,16 +104,62 @@ def load_universe(params_dir: str | Path = DEFAULT_PARAMS_DIR) -> GeneUniverse:
 
 
 @dataclass(frozen=True)
+class MaturationModel:
+    """Expression of the maturing states along m: the natural-log profile at m=0.5 plus
+    ``slope`` x (m - 0.5), each row normalised (see :data:`livermet.demo_biology.MATURATION`)."""
+
+    states: np.ndarray  # indices into StudyModel.states
+    log_middle: np.ndarray  # maturing states x conditions x genes (not normalised)
+    slope: np.ndarray  # per gene: natural-log change from m=0 to m=1
+    shift_scale: float  # the neutrophil_maturation_shift effect
+
+    def values(self, subtype: str, condition: str) -> np.ndarray:
+        """The m values of a state's cells in ``condition``: its range on the grid, shifted."""
+        low, high = MATURATION.ranges[subtype]
+        shift = MATURATION.shift[condition] * self.shift_scale
+        grid = np.round(np.arange(0.0, 1.0 + MATURATION_STEP / 2, MATURATION_STEP), 10)
+        low, high = max(low + shift, 0.0) - 1e-9, min(high + shift, 1.0) + 1e-9
+        return grid[(grid >= low) & (grid <= high)]
+
+    def profiles(self, row: int, condition: str, values: np.ndarray) -> np.ndarray:
+        """Normalised profiles (len(values) x genes) of maturing state ``row`` at ``values``."""
+        log_middle = self.log_middle[row, CONDITIONS.index(condition)]
+        return _normalise_rows(np.exp(log_middle + np.outer(values - 0.5, self.slope)))
+
+
+@dataclass(frozen=True)
+class MaturationTable:
+    """A condition's maturation rows: the state (index into StudyModel.states) and m of each."""
+
+    state: np.ndarray
+    value: np.ndarray
+    profiles: np.ndarray  # rows x genes
+
+
+@dataclass(frozen=True)
 class StudyModel:
-    """Expression of every cell state in every condition (rows sum to 1), plus per-state factors."""
+    """Expression of every cell state in every condition (rows sum to 1), plus per-state factors;
+    maturing states' rows are their mean over m, their cells are drawn from ``maturation``."""
 
     universe: GeneUniverse
     states: tuple[CellState, ...]
     profiles: np.ndarray  # states x conditions x genes
     library_factor: np.ndarray  # per state
+    maturation: MaturationModel
 
     def state_index(self, subtype: str) -> int:
         return next(i for i, state in enumerate(self.states) if state.subtype == subtype)
+
+    def maturation_table(self, condition: str) -> MaturationTable:
+        """Every (maturing state, m) row of ``condition``, states in model order."""
+        maturation = self.maturation
+        state, value, profiles = [], [], []
+        for row, index in enumerate(maturation.states):
+            values = maturation.values(self.states[index].subtype, condition)
+            state.append(np.full(len(values), index))
+            value.append(values)
+            profiles.append(maturation.profiles(row, condition, values))
+        return MaturationTable(np.concatenate(state), np.concatenate(value), np.vstack(profiles))
 
 
 def build_study_model(universe: GeneUniverse, rng: np.random.Generator, effects) -> StudyModel:
@@ -116,6 +171,8 @@ def build_study_model(universe: GeneUniverse, rng: np.random.Generator, effects)
     for programme in PROGRAMMES:
         _apply_programme(log_profiles, states, programme, universe, pool, rng)
     _scale_mito(log_profiles, states, universe)
+    maturing = np.array([i for i, state in enumerate(states) if state.subtype in MATURATION.ranges])
+    log_middle = np.empty((len(maturing), len(CONDITIONS), len(universe.symbols)))
     profiles = np.empty((len(states), len(CONDITIONS), len(universe.symbols)))
     for c, condition in enumerate(CONDITIONS):
         shifted = log_profiles.copy()
@@ -126,8 +183,39 @@ def build_study_model(universe: GeneUniverse, rng: np.random.Generator, effects)
             log2fc = np.array(list(changes.values())) * effects[programme.effect]
             shifted[np.ix_(rows, genes)] += log2fc * np.log(2)
         profiles[:, c] = _normalise_rows(np.exp(shifted))
+        log_middle[:, c] = shifted[maturing]
+    maturation = _maturation_model(maturing, log_middle, universe, pool, rng, effects)
+    for row, index in enumerate(maturing):
+        for c, condition in enumerate(CONDITIONS):
+            values = maturation.values(states[index].subtype, condition)
+            profiles[index, c] = maturation.profiles(row, condition, values).mean(axis=0)
     library = np.array([_library_factor(state) for state in states])
-    return StudyModel(universe, states, profiles, library)
+    return StudyModel(universe, states, profiles, library, maturation)
+
+
+def _maturation_model(
+    maturing: np.ndarray,
+    log_middle: np.ndarray,
+    universe: GeneUniverse,
+    pool: np.ndarray,
+    rng: np.random.Generator,
+    effects: dict,
+) -> MaturationModel:
+    """Named genes set to their level at m=0.5 with the slope of their two levels; random genes
+    (drawn after every programme, so the programmes' draws do not depend on them) keep the
+    state's level at m=0.5."""
+    named = universe.indices(MATURATION.levels)
+    at_start, at_end = np.array(list(MATURATION.levels.values())).T / 1e4
+    candidates = np.setdiff1d(pool, named)
+    genes = rng.choice(candidates, size=MATURATION.n_random, replace=False)
+    magnitude = rng.lognormal(np.log(MATURATION.fold), 0.5, size=MATURATION.n_random)
+    sign = np.where(rng.random(MATURATION.n_random) < 0.5, 1.0, -1.0)
+    slope = np.zeros(len(universe.symbols))
+    slope[genes] = sign * magnitude
+    slope[named] = np.log(at_end / at_start)
+    log_middle = log_middle.copy()
+    log_middle[:, :, named] = 0.5 * np.log(at_start * at_end)
+    return MaturationModel(maturing, log_middle, slope, effects["neutrophil_maturation_shift"])
 
 
 def _programme_gene_pool(universe: GeneUniverse) -> np.ndarray:
@@ -204,7 +292,7 @@ def resolve_effects(effects: dict | None) -> dict:
     return DEFAULT_EFFECTS | (effects or {})
 
 
-STREAMS = ("study", "sample", "batch", "bulk")
+STREAMS = ("study", "sample", "batch", "bulk", "maturation")
 
 
 def random_stream(seed: int, kind: str, name: str) -> np.random.Generator:

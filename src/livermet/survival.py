@@ -205,14 +205,20 @@ def logrank_p(time: np.ndarray, event: np.ndarray, is_high: np.ndarray) -> float
 
 def cox_high_vs_low(time: np.ndarray, event: np.ndarray, is_high: np.ndarray) -> dict[str, float]:
     """Hazard ratio of high vs low with Wald 95 % CI and Wald p (Efron ties, as R ``coxph``)."""
-    frame = pd.DataFrame({"time": time, "event": event, "high": np.asarray(is_high, dtype=float)})
+    return cox_univariate(time, event, np.asarray(is_high, dtype=float))
+
+
+def cox_univariate(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> dict[str, float]:
+    """Cox model on one covariate (e.g. a gene's log2 expression): hazard ratio per unit of ``x``
+    with Wald 95 % CI and Wald p, fitted to R ``coxph``'s precision (Efron ties)."""
+    frame = pd.DataFrame({"time": time, "event": event, "x": np.asarray(x, dtype=float)})
     fitter = CoxPHFitter().fit(
         frame,
         duration_col="time",
         event_col="event",
         fit_options={"precision": 1e-12, "r_precision": 1e-14, "max_steps": 100},
     )
-    row = fitter.summary.loc["high"]
+    row = fitter.summary.loc["x"]
     return {
         "hr": float(row["exp(coef)"]),
         "hr_low95": float(row["exp(coef) lower 95%"]),

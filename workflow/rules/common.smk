@@ -58,12 +58,37 @@ BULK_COHORTS = {
 }
 
 
+def lineage_order(lineages):
+    """Lineage names, each after its parent; a parent that is neither `atlas` nor a lineage, or
+    a cycle, is a config error."""
+    ordered = []
+    while len(ordered) < len(lineages):
+        ready = [
+            name
+            for name, spec in lineages.items()
+            if name not in ordered
+            and (spec["parent"] == "atlas" or spec["parent"] in ordered)
+        ]
+        if not ready:
+            stuck = sorted(set(lineages) - set(ordered))
+            raise ValueError(
+                f"config subsets.lineages: parent of {stuck} is not `atlas` or another "
+                "lineage (or the parents form a cycle)"
+            )
+        ordered.extend(ready)
+    return ordered
+
+
+LINEAGES = lineage_order(config["subsets"]["lineages"])
+
+
 wildcard_constraints:
     sample="|".join(map(re.escape, SAMPLES.index)),
     panel="|".join(PANELS),
     celltype="|".join(map(re.escape, config["de"]["celltypes"])),
     contrast="|".join(config["de"]["contrasts"]),
     cohort="|".join(map(re.escape, BULK_COHORTS)),
+    lineage="|".join(LINEAGES),
 
 
 def sample_counts(wildcards):
@@ -107,6 +132,20 @@ FIGURE_INPUTS = {
         for c in config["de"]["contrasts"]
     },
 }
+
+
+def subset_inputs(wildcards):
+    """A lineage's parent (the annotated atlas or the parent lineage's subset) and markers."""
+    spec = config["subsets"]["lineages"][wildcards.lineage]
+    parent = spec["parent"]
+    return {
+        "parent": (
+            "results/atlas/atlas.h5ad"
+            if parent == "atlas"
+            else f"results/subsets/{parent}.h5ad"
+        ),
+        "markers": spec["markers"],
+    }
 
 
 def figure_inputs(wildcards):

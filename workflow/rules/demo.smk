@@ -39,6 +39,7 @@ if DEMO:
             mem_mb=2000,
         params:
             cohort=lambda wildcards: config["demo"]["bulk_cohorts"][wildcards.cohort],
+            effects=config["demo"].get("effects", {}),
             seed=config["seed"],
         script:
             "../scripts/demo_bulk.py"

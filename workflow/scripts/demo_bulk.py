@@ -12,5 +12,6 @@ with rule_logging(snakemake.log[0]):
         n_control=cohort["n_control"],
         n_pmn=cohort["n_pmn"],
         seed=snakemake.params.seed,
+        effects=snakemake.params.effects,
         cohort=snakemake.wildcards.cohort,
     )

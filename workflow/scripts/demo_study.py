@@ -13,4 +13,5 @@ with rule_logging(snakemake.log[0]):
         doublet_rate=demo["doublet_rate"],
         low_quality_rate=demo["low_quality_rate"],
         erythroid_rate=demo["erythroid_rate"],
+        effects=demo.get("effects"),
     )

@@ -16,5 +16,9 @@ with rule_logging(snakemake.log[0]):
         method=params.method,
         min_size=params.min_size,
         max_size=params.max_size,
+        max_permutations=params.max_permutations,
+        max_sample_size=params.max_sample_size,
+        fdr_se_target=params.fdr_se_target,
+        refine_fdr_below=params.refine_fdr_below,
     )
     write_table(table, snakemake.output[0])

@@ -1,4 +1,4 @@
-"""Fig 6A-G: cell-cell contact signalling across stages (CellChat model, see livermet.cellchat).
+"""Fig 6A-G, S4A-F: cell-cell contact signalling across stages (CellChat model, livermet.cellchat).
 
 Each panel draws a table that the cellchat comparison step wrote, so no panel reloads the atlas.
 """
@@ -26,9 +26,9 @@ def conditions_in(table: pd.DataFrame) -> list[str]:
     return [condition for condition in CONDITIONS if condition in present]
 
 
-def interaction_counts_strength(cellchat_totals: pd.DataFrame) -> Figure:
-    """Fig 6A: number and total strength of significant interactions per condition."""
-    totals = cellchat_totals.set_index("condition").reindex(conditions_in(cellchat_totals))
+def interaction_counts_strength(totals: pd.DataFrame) -> Figure:
+    """Number and total strength of significant interactions per condition."""
+    totals = totals.set_index("condition").reindex(conditions_in(totals))
     colours = [CONDITION_COLOURS.get(c, "grey") for c in totals.index]
     fig, axes = plt.subplots(1, 2, figsize=(6, 3.5))
     for ax, column, label in zip(
@@ -142,26 +142,95 @@ def expression_dots(expression: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-def mn_up_bubbles(cellchat_bubbles_6C: pd.DataFrame) -> Figure:
+def subtype_dots(expression: pd.DataFrame, condition: str, title: str) -> Figure:
+    """Mean expression (colour) and fraction expressing (size) per gene (rows) across groups
+    (columns) in one condition: which subtype carries a gene."""
+    table = expression[expression["condition"].astype(str) == condition]
+    genes = list(dict.fromkeys(table["gene"]))
+    groups = list(dict.fromkeys(table["group"]))
+    fig, ax = plt.subplots(figsize=(2.5 + 0.6 * len(groups), 1.2 + 0.45 * len(genes)))
+    points = ax.scatter(
+        [groups.index(g) for g in table["group"]],
+        [genes.index(g) for g in table["gene"]],
+        c=table["mean_expression"],
+        s=20 + 280 * table["fraction_expressing"],
+        cmap="Reds",
+        edgecolors="black",
+        linewidths=0.3,
+    )
+    ax.set_xticks(range(len(groups)), groups, rotation=45, ha="right")
+    ax.set_yticks(range(len(genes)), genes)
+    ax.set_xlim(-0.5, len(groups) - 0.5)
+    ax.set_ylim(-0.5, len(genes) - 0.5)
+    ax.set_title(f"{title} ({condition})")
+    if table.empty:
+        ax.text(0.5, 0.5, f"no cells in {condition}", transform=ax.transAxes, ha="center")
+    fig.colorbar(points, ax=ax, shrink=0.7, label="Mean log expression")
+    return fig
+
+
+def only_genes(expression: pd.DataFrame, *genes: str) -> pd.DataFrame:
+    """The rows of an expression table for ``genes``."""
+    return expression[expression["gene"].isin(genes)]
+
+
+def lineage_totals(cellchat_totals: pd.DataFrame) -> Figure:
+    """Fig 6A: the totals of the lineage grouping (the one Fig 6 uses)."""
+    return interaction_counts_strength(cellchat_totals[cellchat_totals["grouping"] == "lineage"])
+
+
+def mn_up_bubbles(cellchat_fig6C_bubbles: pd.DataFrame) -> Figure:
     """Fig 6C: pairs up in MN from hepatocytes, macrophages and neutrophils to exhausted T."""
-    return bubbles(cellchat_bubbles_6C, "Up in MN")
+    return bubbles(cellchat_fig6C_bubbles, "Up in MN, to exhausted CD8 T")
 
 
-def cd274_pdcd1_expression(cellchat_expression_6D: pd.DataFrame) -> Figure:
+def cd274_pdcd1_expression(cellchat_fig6D_expression: pd.DataFrame) -> Figure:
     """Fig 6D: Cd274 in neutrophils, hepatocytes and macrophages; Cd6, Pdcd1 in exhausted T."""
-    return expression_dots(cellchat_expression_6D, "Cd274 / Pdcd1 axis")
+    return expression_dots(cellchat_fig6D_expression, "Cd274 / Pdcd1 axis")
 
 
-def neutrophil_macrophage_bubbles(cellchat_bubbles_6E: pd.DataFrame) -> Figure:
+def neutrophil_macrophage_bubbles(cellchat_fig6E_bubbles: pd.DataFrame) -> Figure:
     """Fig 6E: neutrophil -> macrophage pairs up in MN."""
-    return bubbles(cellchat_bubbles_6E, "Neutrophil -> macrophage, up in MN")
+    return bubbles(cellchat_fig6E_bubbles, "Neutrophil -> macrophage, up in MN")
 
 
-def app_expression(cellchat_expression_6F: pd.DataFrame) -> Figure:
+def app_expression(cellchat_fig6F_expression: pd.DataFrame) -> Figure:
     """Fig 6F: App in neutrophils by condition."""
-    return expression_dots(cellchat_expression_6F, "App in neutrophils")
+    return expression_dots(cellchat_fig6F_expression, "App in neutrophils")
 
 
-def cd74_expression(cellchat_expression_6G: pd.DataFrame) -> Figure:
+def cd74_expression(cellchat_fig6G_expression: pd.DataFrame) -> Figure:
     """Fig 6G: Cd74 in macrophages by condition."""
-    return expression_dots(cellchat_expression_6G, "Cd74 in macrophages")
+    return expression_dots(cellchat_fig6G_expression, "Cd74 in macrophages")
+
+
+def subtypes_to_exhausted_bubbles(cellchat_figS4A_bubbles: pd.DataFrame) -> Figure:
+    """Fig S4A: pairs up in MN from neutrophil and macrophage subtypes to exhausted T."""
+    return bubbles(cellchat_figS4A_bubbles, "Subtypes -> exhausted CD8 T, up in MN")
+
+
+def neutrophil_subtype_cd274(cellchat_figS4_neutrophil_expression: pd.DataFrame) -> Figure:
+    """Fig S4B: Cd274 (and App) across neutrophil subtypes in MN."""
+    return subtype_dots(cellchat_figS4_neutrophil_expression, "MN", "Neutrophil subtypes")
+
+
+def neutrophil_cd274_by_condition(cellchat_figS4_neutrophil_expression: pd.DataFrame) -> Figure:
+    """Fig S4C: Cd274 in each neutrophil subtype by condition (progressive rise)."""
+    expression = only_genes(cellchat_figS4_neutrophil_expression, "Cd274")
+    return expression_dots(expression, "Cd274 in neutrophil subtypes")
+
+
+def neutrophil_macrophage_subtype_bubbles(cellchat_figS4D_bubbles: pd.DataFrame) -> Figure:
+    """Fig S4D: neutrophil subtype -> macrophage subtype pairs up in MN (N1 App -> Cd74)."""
+    return bubbles(cellchat_figS4D_bubbles, "Neutrophil -> macrophage subtypes, up in MN")
+
+
+def macrophage_subtype_cd74_cd274(cellchat_figS4_macrophage_expression: pd.DataFrame) -> Figure:
+    """Fig S4E: Cd74 and Cd274 across macrophage subtypes in MN."""
+    return subtype_dots(cellchat_figS4_macrophage_expression, "MN", "Macrophage subtypes")
+
+
+def macrophage_cd74_by_condition(cellchat_figS4_macrophage_expression: pd.DataFrame) -> Figure:
+    """Fig S4F: Cd74 in each macrophage subtype by condition (progressive rise in MAC2)."""
+    expression = only_genes(cellchat_figS4_macrophage_expression, "Cd74")
+    return expression_dots(expression, "Cd74 in macrophage subtypes")

@@ -1,0 +1,170 @@
+"""Subclustering: one lineage of the atlas -> its own Harmony-corrected graph and named subtypes.
+
+The paper isolated the T/NK and myeloid cells ("Subset"), normalised them again, integrated them
+with Harmony and named the subpopulations from known markers; neutrophils and macrophages were
+then split once more (N0-N3, Kupffer1-3 / MAC1-3). Each call here does one such step, so a
+lineage's parent may be the atlas or another lineage: the same code names myeloid lineages,
+neutrophil subtypes, macrophage subtypes and T/NK subtypes, each from its own marker file.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scanpy as sc
+
+from livermet.annotate import AnnotationSettings, annotate, composition
+from livermet.atlas import AtlasSettings, cluster, normalise, run_harmony
+from livermet.errors import InputError
+
+log = logging.getLogger(__name__)
+
+KEPT_OBS = ("sample", "condition", "batch", "cell_type")
+"""Parent annotations carried into a subset (the parent's clusters and scores are not)."""
+
+ATLAS_FIELDS = {item.name for item in fields(AtlasSettings)}
+ANNOTATION_FIELDS = {item.name for item in fields(AnnotationSettings)}
+
+
+@dataclass(frozen=True)
+class SubsetSpec:
+    """Which cells form a lineage and how it is reclustered and named."""
+
+    name: str
+    select: tuple[str, ...]
+    column: str
+    atlas: AtlasSettings
+    annotation: AnnotationSettings = field(default_factory=AnnotationSettings)
+    min_cells: int = 20
+    min_gene_cells: int = 3
+
+
+def subset_spec(
+    name: str,
+    lineage: dict,
+    atlas: dict,
+    annotation: dict,
+    min_cells: int = 20,
+    min_gene_cells: int = 3,
+) -> SubsetSpec:
+    """A lineage's spec from config: its entry overrides the atlas parameters it names."""
+    overrides = {key: value for key, value in lineage.items() if key in ATLAS_FIELDS}
+    options = {key: value for key, value in annotation.items() if key in ANNOTATION_FIELDS}
+    return SubsetSpec(
+        name=name,
+        select=tuple(lineage["select"]),
+        column="cell_type" if lineage["parent"] == "atlas" else "subtype",
+        atlas=AtlasSettings(**{**atlas, **overrides}),
+        annotation=AnnotationSettings(**options),
+        min_cells=min_cells,
+        min_gene_cells=min_gene_cells,
+    )
+
+
+def select_lineage(parent: ad.AnnData, spec: SubsetSpec) -> ad.AnnData:
+    """The cells whose ``spec.column`` is one of ``spec.select``: counts and core obs only."""
+    if spec.column not in parent.obs:
+        raise InputError(f"subset {spec.name}: parent has no obs column {spec.column!r}")
+    mask = parent.obs[spec.column].isin(spec.select).to_numpy()
+    if mask.sum() < spec.min_cells:
+        raise InputError(
+            f"subset {spec.name}: {mask.sum()} cells labelled {list(spec.select)} in "
+            f"{spec.column!r}; at least {spec.min_cells} needed (subsets.min_cells)"
+        )
+    obs = parent.obs.loc[mask, [key for key in KEPT_OBS if key in parent.obs]].copy()
+    for key in obs.columns:
+        if isinstance(obs[key].dtype, pd.CategoricalDtype):
+            obs[key] = obs[key].cat.remove_unused_categories()
+    counts = parent.layers["counts"][mask]
+    var = parent.var[[key for key in ("gene_ids",) if key in parent.var]].copy()
+    return ad.AnnData(X=counts, obs=obs, var=var, layers={"counts": counts})
+
+
+def detected_genes(subset: ad.AnnData, min_cells: int) -> np.ndarray:
+    """Genes with counts in at least ``min_cells`` cells of the subset.
+
+    A lineage of a few hundred cells leaves thousands of genes seen once or twice; Seurat's vst
+    loess (scanpy ``seurat_v3``) becomes singular on them, and they carry no variance signal.
+    """
+    return np.asarray((subset.layers["counts"] > 0).sum(axis=0)).ravel() >= min_cells
+
+
+def variable_genes(subset: ad.AnnData, spec: SubsetSpec) -> pd.Index:
+    """The subset's own variable genes (Seurat vst), among the genes it detects."""
+    detected = subset[:, detected_genes(subset, spec.min_gene_cells)]
+    n_top = min(spec.atlas.n_hvg, detected.n_vars)
+    hvg = sc.pp.highly_variable_genes(
+        detected, n_top_genes=n_top, flavor="seurat_v3", layer="counts", inplace=False
+    )
+    return detected.var_names[hvg["highly_variable"].to_numpy()]
+
+
+def embed_subset(subset: ad.AnnData, spec: SubsetSpec) -> None:
+    """Scaled PCA on the subset's variable genes and Harmony on ``harmony_key``."""
+    genes = variable_genes(subset, spec)
+    hvg = subset[:, genes].copy()
+    sc.pp.scale(hvg, max_value=10)
+    n_pcs = min(spec.atlas.n_pcs, hvg.n_obs - 1, hvg.n_vars - 1)
+    sc.pp.pca(hvg, n_comps=n_pcs, random_state=spec.atlas.seed)
+    subset.var["highly_variable"] = subset.var_names.isin(genes)
+    subset.obsm["X_pca"] = hvg.obsm["X_pca"]
+    subset.obsm["X_pca_harmony"] = run_harmony(
+        hvg.obsm["X_pca"], subset.obs, spec.atlas.harmony_key, spec.atlas.seed
+    )
+
+
+def recluster(subset: ad.AnnData, spec: SubsetSpec) -> None:
+    """Normalise again, embed, build the lineage graph and cluster it (``obs["subcluster"]``)."""
+    normalise(subset, spec.atlas.target_sum)
+    embed_subset(subset, spec)
+    graph_pcs = min(spec.atlas.graph_pcs, subset.obsm["X_pca_harmony"].shape[1])
+    cluster(subset, replace(spec.atlas, graph_pcs=graph_pcs))
+    subset.obs["subcluster"] = subset.obs.pop("leiden")
+
+
+def build_subset(
+    parent: ad.AnnData, spec: SubsetSpec, marker_sets: dict[str, list[str]]
+) -> tuple[ad.AnnData, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The whole step: subset, recluster, name. Returns the subset and its cluster, marker and
+    composition tables."""
+    subset = select_lineage(parent, spec)
+    log.info("subset %s: %d cells x %d genes", spec.name, *subset.shape)
+    recluster(subset, spec)
+    clusters, markers = annotate(
+        subset, marker_sets, spec.annotation, cluster_key="subcluster", label_key="subtype"
+    )
+    subset.uns["subset"] = {
+        "name": spec.name,
+        "select": list(spec.select),
+        "column": spec.column,
+        **asdict(spec.atlas),
+    }
+    log.info(
+        "subset %s: %d subclusters -> %s",
+        spec.name,
+        subset.obs["subcluster"].nunique(),
+        subset.obs["subtype"].value_counts().to_dict(),
+    )
+    return subset, clusters, markers, composition(subset.obs, key="subtype")
+
+
+def finest_labels(atlas_cells: pd.DataFrame, subsets: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One label per atlas cell: the deepest subset label that names it, else its major type.
+
+    ``subsets`` maps lineage -> (cell-indexed) subtype column, ordered parent before child, so a
+    neutrophil's N0-N3 label overrides the "Neutrophil" label it got in the myeloid subset.
+    """
+    labels = atlas_cells[["sample", "condition", "cell_type"]].copy()
+    labels["subtype"] = labels["cell_type"].astype(str)
+    for lineage, subtypes in subsets.items():
+        unknown = subtypes.index.difference(labels.index)
+        if len(unknown):
+            raise InputError(
+                f"subset {lineage}: {len(unknown)} cells not in the atlas (e.g. {unknown[0]})"
+            )
+        labels.loc[subtypes.index, "subtype"] = subtypes.astype(str)
+    return labels.rename_axis("cell").reset_index()

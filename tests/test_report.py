@@ -1,0 +1,166 @@
+"""The workflow as users run it: the HTML report, the scorecard on the demo, a run killed mid-write
+and rerun, and a planted effect switched off.
+
+One run of the default demo (all targets) is shared by the report and scorecard checks and is the
+clean reference of the kill-and-rerun check; the two other runs build only the tables they need
+(the switched-off effect on a 200-cell demo).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+from workflow_utils import SNAKEMAKE, make_workdir, snakemake
+
+from livermet.panels import PANELS
+from livermet.scorecard import (
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    REPRODUCED,
+    evaluate_claims,
+    load_claims,
+)
+
+pytestmark = pytest.mark.workflow
+
+ATLAS_TABLES = (
+    "results/atlas/clusters.tsv",
+    "results/atlas/markers.tsv",
+    "results/atlas/composition.tsv",
+    "results/atlas/cell_types.tsv",
+    "results/de/Hepatocyte/PMN_vs_control.tsv",
+)
+KNOWN_GAPS = {
+    "fig3A-seven-myeloid-populations": "DC1 is not split from DC2 at the demo's size (issue 4)",
+    "fig4D-mac1-falls-mn": "the MAC1 subcluster does not follow the planted MAC1 (issue 4)",
+    "fig5A-nine-tnk-subtypes": "CD8_naive and ILC are not found at the demo's size (issue 4)",
+}
+"""Planted claims the demo run does not reproduce yet, and why; each must stay not reproduced
+(so the list shrinks as the pipeline improves) and every other planted claim must be reproduced."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_numba_cache(tmp_path_factory):
+    """One numba cache for the module's runs: each fresh workdir would otherwise compile the
+    UMAP / pynndescent kernels again (about a minute on two cores)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NUMBA_CACHE_DIR", str(tmp_path_factory.mktemp("numba_cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    workdir = make_workdir(tmp_path_factory.mktemp("report") / "run")
+    snakemake(workdir)
+    return workdir
+
+
+def embedded(page: str, script_id: str, name: str):
+    """A JSON value the Snakemake report embeds as ``<script id=...> var <name> = ...;``."""
+    start = re.search(rf'<script id="{script_id}">\s*var {name} = ', page).end()
+    return json.JSONDecoder().raw_decode(page, start)[0]
+
+
+def test_report_holds_every_indexed_figure_with_its_caption(demo_run):
+    snakemake(demo_run, "--report", "results/report.html")
+    page = (demo_run / "results/report.html").read_text()
+    results = embedded(page, "results", "results")
+    categories = embedded(page, "categories", "categories")
+    index = pd.read_csv(demo_run / "results/figures/index.tsv", sep="\t")
+    assert list(index["panel"]) == list(PANELS)
+    figures = {path: entry for path, entry in results.items() if path.startswith("results/figures")}
+    assert sorted(figures) == sorted(f"results/figures/{panel}.png" for panel in index["panel"])
+    for row in index.itertuples():
+        entry = figures[f"results/figures/{row.panel}.png"]
+        assert entry["data_uri"].startswith("data:image/png;base64,")
+        caption = entry["caption"]
+        for text in (row.title, row.claim, f"panel {row.panel[3:]} of Jiang et al."):
+            assert _plain(text) in _plain(caption), (row.panel, caption)
+        in_figure = [path for paths in categories[row.figure].values() for path in paths]
+        assert f"results/figures/{row.panel}.png" in in_figure
+    for table in ("claims", "qc_summary", "figure_index"):
+        entry = results[f"results/report/{table}.html"]
+        assert entry["mime_type"] == "text/html" and entry["caption"]
+    assert "Reproduction scorecard" in categories and "Quality control" in categories
+    description = embedded(page, "workflow-desc", "workflow_desc")
+    assert "livermet: a reanalysis of Jiang et al." in description
+    assert "This report comes from the bundled demo study" in _plain(description)
+
+
+def _plain(text: str) -> str:
+    """Caption text without HTML tags and entities, for comparing with the panel's words."""
+    import html
+
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", text))).strip()
+
+
+def test_every_planted_claim_is_reproduced_on_the_demo(demo_run):
+    table = pd.read_csv(demo_run / "results/claims.tsv", sep="\t").set_index("claim_id")
+    claims = {claim.id: claim for claim in load_claims(demo_run / "resources/claims.yaml")}
+    assert list(table.index) == list(claims)
+    untestable = table[table["verdict"] == NOT_TESTABLE]
+    # inputs that exist but do not fit the claim (a renamed column) fail here, not silently
+    assert untestable["reason"].str.startswith("this run does not produce").all(), untestable
+    testable = table[(table["verdict"] != NOT_TESTABLE) & [claims[i].planted for i in table.index]]
+    assert len(testable) >= 40
+    gaps = testable.index.isin(list(KNOWN_GAPS))
+    assert (testable.loc[~gaps, "verdict"] == REPRODUCED).all(), testable.loc[~gaps]
+    assert (testable.loc[gaps, "verdict"] == NOT_REPRODUCED).all(), testable.loc[gaps]
+
+
+def test_a_run_killed_mid_write_reruns_to_identical_tables(demo_run, tmp_path):
+    workdir = make_workdir(tmp_path / "killed")
+    job = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2", *ATLAS_TABLES],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: snakemake and every job it started
+    )
+    first_output = workdir / ATLAS_TABLES[0]  # annotate's first write: the job is writing
+    deadline = time.monotonic() + 1200
+    while not first_output.exists():
+        assert job.poll() is None, "snakemake ended before annotate wrote"
+        assert time.monotonic() < deadline, "annotate did not start in time"
+        time.sleep(0.01)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    assert not (workdir / "results/atlas/atlas.h5ad").exists(), "annotate finished before the kill"
+    assert list((workdir / ".snakemake/incomplete").iterdir())
+
+    # what a user types (README): the plain rerun refuses and names the flag; the killed run's
+    # lock is removed; then the rerun redoes the interrupted job
+    refused = snakemake(workdir, *ATLAS_TABLES, check=False)
+    assert refused.returncode != 0
+    assert "--rerun-incomplete" in refused.stdout + refused.stderr
+    assert "results/atlas/clusters.tsv" in refused.stdout + refused.stderr
+    snakemake(workdir, "--unlock")
+    snakemake(workdir, "--rerun-incomplete", *ATLAS_TABLES)
+    for table in ATLAS_TABLES:
+        assert (workdir / table).read_bytes() == (demo_run / table).read_bytes(), table
+
+
+def test_switching_off_a_planted_effect_turns_its_claim_not_reproduced(tmp_path):
+    """A small demo without the hepatocyte PMN programme: its claim fails, while the claim on the
+    MN programme, still planted, holds at the same size (so the failure is the switch's)."""
+    workdir = make_workdir(
+        tmp_path / "flipped",
+        demo={"cells_per_sample": 200, "effects": {"hepatocyte_pmn_programme": 0}},
+    )
+    tables = {
+        f"hepatocyte_de_{contrast}": f"results/de/Hepatocyte/{contrast}.tsv"
+        for contrast in ("PMN_vs_control", "MN_vs_control")
+    }
+    snakemake(workdir, *tables.values())
+    claims = [c for c in load_claims(workdir / "resources/claims.yaml") if c.input in tables]
+    paths = {name: str(workdir / path) for name, path in tables.items()}
+    verdicts = evaluate_claims(claims, paths).set_index("claim_id")["verdict"]
+    assert verdicts["fig2A-acute-phase-top-up-pmn"] == NOT_REPRODUCED
+    assert verdicts["fig2B-chemotactic-top-up-mn"] == REPRODUCED
