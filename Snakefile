@@ -30,6 +30,9 @@ include: "workflow/rules/survival_common.smk"
 include: "workflow/rules/demo_survival.smk"
 include: "workflow/rules/survival.smk"
 include: "workflow/rules/deconvolve.smk"
+include: "workflow/rules/human_common.smk"
+include: "workflow/rules/demo_human.smk"
+include: "workflow/rules/human.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -46,3 +46,23 @@ def write_rhapsody_csv(counts: pd.DataFrame, path: Path) -> Path:
 @pytest.fixture
 def rhapsody_file(tmp_path: Path) -> Path:
     return write_rhapsody_csv(small_counts(), tmp_path / "s1_RSEC_MolsPerCell.csv.gz")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_numba_cache(tmp_path_factory):
+    """One numba cache for every workflow run of the session: each fresh workdir would otherwise
+    compile the UMAP / pynndescent kernels again (about a minute on two cores)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NUMBA_CACHE_DIR", str(tmp_path_factory.mktemp("numba_cache")))
+        yield
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """One full run of the default demo (6 samples x 600 cells, every target), shared by the
+    workflow, report and scorecard checks and the reference of the rerun checks."""
+    from workflow_utils import make_workdir, snakemake
+
+    workdir = make_workdir(tmp_path_factory.mktemp("demo") / "run")
+    snakemake(workdir)
+    return workdir

@@ -97,16 +97,47 @@ def test_reference_keeps_the_level_conditions_and_types_and_drops_unassigned(atl
     assert (everything.obs["reference_sample"] == labels.loc[everything.obs_names, "sample"]).all()
 
 
+def test_reference_with_others_resolves_the_types_and_keeps_the_rest_coarse(atlas_and_labels):
+    atlas, labels, _ = atlas_and_labels
+    labels = labels.copy()
+    is_b = labels["cell_type"] == "B"
+    labels.loc[is_b, "subtype"] = np.where(np.arange(is_b.sum()) % 2, "B1", "B2")
+    labels.loc[labels.index[~is_b][:5], "subtype"] = "Unassigned"  # fine label unknown: left out
+    level = cf.Level("subtype", types=("B1", "B2"), others="cell_type")
+    reference = cf.reference_cells(atlas, labels, level)
+    assert set(reference.obs["reference_label"]) == {"B1", "B2", "Hepatocyte", "Myeloid", "TNK"}
+    rows = labels.loc[reference.obs_names]
+    resolved = reference.obs["reference_label"].isin(["B1", "B2"]).to_numpy()
+    assert (rows["subtype"][resolved] == reference.obs["reference_label"][resolved]).all()
+    assert (rows["cell_type"][~resolved] == reference.obs["reference_label"][~resolved]).all()
+    assert not rows["subtype"].eq("Unassigned").any()
+    only = cf.reference_cells(atlas, labels, cf.Level("subtype", types=("B1", "B2")))
+    assert set(only.obs["reference_label"]) == {"B1", "B2"}
+
+
 def test_reference_errors_name_the_problem(atlas_and_labels):
     atlas, labels, _ = atlas_and_labels
     with pytest.raises(InputError, match="no column 'lineage'"):
         cf.reference_cells(atlas, labels, cf.Level("lineage"))
-    with pytest.raises(InputError, match="no cell labelled N1"):
-        cf.reference_cells(atlas, labels, cf.Level("subtype", types=("B", "N1")))
     with pytest.raises(InputError, match="no atlas cell is in the labels table"):
         cf.reference_cells(
             atlas, labels.set_axis([f"x{i}" for i in range(len(labels))]), cf.Level("cell_type")
         )
+
+
+def test_a_level_type_without_cells_is_reported_as_nan(atlas_and_labels, caplog):
+    # an upstream labelling that found no such cell must not stop the other fractions
+    atlas, labels, expression = atlas_and_labels
+    level = cf.Level("cell_type", types=("B", "TNK", "Myeloid", "N1"), scopes={"x": ("B", "N1")})
+    with caplog.at_level("WARNING", logger="livermet.cell_fractions"):
+        reference = cf.reference_cells(atlas, labels, level)
+    assert "no reference cell labelled N1: fraction(s) NaN" in caplog.text
+    bulk = bulk_mixture(expression, np.random.default_rng(0).dirichlet([5] * len(TYPES), 6))
+    table = cf.estimate_fractions(bulk, reference, level, None)
+    n1 = table[table["cell_type"] == "N1"]
+    assert set(n1["scope"]) == {"all", "x"} and n1["proportion"].isna().all()
+    b = table[(table["cell_type"] == "B") & (table["scope"] == "x")]
+    np.testing.assert_allclose(b["proportion"], 1)
 
 
 def test_markers_are_unique_per_type_and_mostly_the_planted_ones(atlas_and_labels):
@@ -172,3 +203,32 @@ def test_compare_groups_is_the_two_sided_mann_whitney_per_group():
     assert tests.loc["PMN", "n_group"] == 7 and tests.loc["PMN", "n_ref"] == 6
     assert tests.loc["PMN", "median_group"] == pytest.approx(np.median(pmn))
     assert tests.loc["PMN", "pval"] < 0.01 < tests.loc["MN", "pval"]
+
+
+def test_panels_show_each_group_and_the_wilcoxon_p(tmp_path):
+    from livermet.figures import draw_panel
+
+    rng = np.random.default_rng(2)
+    rows = []
+    for i, group in enumerate(["control"] * 5 + ["PMN"] * 6):
+        shares = rng.dirichlet([10, 10, 10, 5])
+        for name, share in zip(("N0", "N1", "N2", "N3"), shares, strict=True):
+            rows.append((f"s{i}", group, "neutrophil", name, share))
+        rows.append((f"s{i}", group, "all", "Hepatocyte", 0.5))
+    fractions = pd.DataFrame(rows, columns=cf.FRACTION_COLUMNS)
+    immune = fractions[fractions["scope"] == "neutrophil"].assign(cohort="c1")
+    immune = immune.replace({"N0": "TNK", "N1": "Myeloid", "N2": "B"})
+    immune = immune[immune["cell_type"] != "N3"]
+    tests = cf.compare_groups(immune)
+    for name, table in (("fractions", fractions), ("immune", immune), ("tests", tests)):
+        table.to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+    fig = draw_panel(
+        "fig1J",
+        {"immune_fractions": tmp_path / "immune.tsv", "immune_tests": tmp_path / "tests.tsv"},
+    )
+    p = tests.set_index("cell_type").loc["Myeloid", "pval"]
+    assert fig.axes[0].get_title() == f"PMN vs control: p = {p:.2g}"
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["control", "PMN"]
+    fig = draw_panel("fig3F", {"neutrophil_fractions_fig2I": tmp_path / "fractions.tsv"})
+    titles = [ax.get_title().split("\n")[0] for ax in fig.axes]
+    assert titles == ["N0", "N1", "N2", "N3"]

@@ -159,9 +159,11 @@ PLANTED_UP = (
 """(grouping, sender, receiver, pair) the demo plants up in MN (demo_biology ``checkpoint_up``:
 Cd274 in neutrophils, macrophages, hepatocytes, Pdcd1 in exhausted T; ``app_cd74_up``: App in
 neutrophils, Cd74 in MAC2)."""
-NOT_PLANTED = ("lineage", "B", "CD8_effector", "H2-K1_CD8A")
-"""MHC class I from B cells to CD8 effector T cells: large groups in every stage, genes the demo
-does not change between stages."""
+NOT_PLANTED = ("lineage", "Endothelial", "Endothelial", "PECAM1_PECAM1")
+"""Pecam1 homophilic contact between endothelial cells: a large group in every stage (~150 cells
+per stage), a gene the demo does not change between stages. Pairs with a small group swing more:
+MHC-I H2-K1 -> Cd8a from B cells to the ~30 CD8 effector T cells of a stage rose 3.3x in MN on
+the demo, as the trimean of Cd8a (zero in half of those cells) jumped from 0 to 2.2."""
 
 
 def check_planted_communication(results: Path, up_fold: float = 1.25) -> None:

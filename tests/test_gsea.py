@@ -57,7 +57,9 @@ def test_planted_sets_get_the_right_sign(method):
 @pytest.mark.parametrize("method", ["multilevel", "permutation"])
 def test_fixed_seed_gives_identical_tables(method):
     ranking, sets = planted_ranking()
-    kwargs = dict(permutations=200, seed=7, method=method, max_permutations=5000)
+    kwargs = dict(
+        permutations=200, seed=7, method=method, max_permutations=5000, max_sample_size=1001
+    )
     first = prerank_gsea(ranking, sets, **kwargs)
     again = prerank_gsea(ranking, sets, **kwargs)
     pd.testing.assert_frame_equal(first, again)
@@ -201,8 +203,9 @@ def test_interferon_beta_stimulation_ranks_an_interferon_hallmark_first(kang_de)
 def test_two_seeds_agree_to_the_third_decimal_on_the_significant_interferon_hallmarks(kang_de):
     """Kang 2018, human hallmarks: five sets have FDR < 0.05 (IFN alpha/gamma ~1e-25, MYC targets
     V1, oxidative phosphorylation, inflammatory response 0.007-0.012). The first pass (10,000
-    permutations) leaves the last three an FDR SE of 0.002-0.004; refined (sample size 10,001)
-    seeds 1 and 2 agree to < 0.001 on all five, and every set's difference is within 4 SE."""
+    permutations) leaves the last three an FDR SE of 0.002-0.004; refined (multilevel sample size
+    7,001; about 9 s a run) seeds 1 and 2 agree to < 0.001 on all five (0.0002 measured), and every
+    set's difference is within 4 SE."""
     ranking = ranking_from_de(kang_de, "wilcoxon", "stim_vs_ctrl")
     gene_sets = read_gmt(HUMAN_GMT)
     first = prerank_gsea(ranking, gene_sets, seed=1, max_permutations=10000).set_index("term")
@@ -212,7 +215,7 @@ def test_two_seeds_agree_to_the_third_decimal_on_the_significant_interferon_hall
             gene_sets,
             seed=seed,
             max_permutations=20000,
-            max_sample_size=10001,
+            max_sample_size=7001,
             refine_fdr_below=0.05,
         ).set_index("term")
         for seed in (1, 2)
@@ -221,7 +224,7 @@ def test_two_seeds_agree_to_the_third_decimal_on_the_significant_interferon_hall
     assert len(significant) == 5
     moderate = significant[first.loc[significant, "fdr"] > 0.001]
     assert len(moderate) == 3 and (first.loc[moderate, "fdr_se"] > 0.001).all()
-    assert (runs[0].loc[moderate, "fdr_se"] < 0.0004).all()
+    assert (runs[0].loc[moderate, "fdr_se"] < 0.0005).all()
     difference = (runs[0]["fdr"] - runs[1]["fdr"]).abs()
     assert difference[significant].max() < 0.001
     combined_se = np.hypot(runs[0]["fdr_se"], runs[1]["fdr_se"])

@@ -55,14 +55,6 @@ class SlurmRun:
     jobs: list[dict[str, str]]  # squeue's records of the run's SLURM jobs
 
 
-@pytest.fixture(scope="module", autouse=True)
-def shared_numba_cache(tmp_path_factory):
-    """The runs share one numba cache: the later one skips the JIT compilation (a minute)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NUMBA_CACHE_DIR", str(tmp_path_factory.mktemp("numba_cache")))
-        yield
-
-
 @pytest.fixture(scope="module")
 def cluster():
     # Not under pytest's tmp dir: munged wants every directory above its socket open to all.

@@ -17,7 +17,8 @@ HUMAN = ["PROK2", "APP", "ALB", "CXCL1", "S100A8", "GAPDH", "SOD1", "XIST", "CCL
 
 def small_cohort(tmp_path, n: int = 8) -> tuple:
     """Series matrix + platform: one probe per gene, a flat duplicate probe of ALB, a probe naming
-    two genes and one naming none; patient P1 has two lesions (GSM100, GSM101); P7 (GSM107) lacks overall survival."""
+    two genes and one naming none; patient P1 has two lesions (GSM100, GSM101), P7 (GSM107) has
+    no overall survival."""
     rng = np.random.default_rng(0)
     gsms = [f"GSM{100 + i}" for i in range(n)]
     values = rng.normal(8, 1, (len(HUMAN), n))
@@ -134,3 +135,68 @@ def test_fraction_survival_splits_at_the_cut_and_finds_the_prognostic_fraction()
         assert high.sum() == rows.loc[variable, "n_high"]
     with pytest.raises(InputError, match="no fraction of N3 in scope 'all'"):
         sc.fraction_survival(clinical, fractions, ["N1", "N3"])
+    # a subtype the reference lacked (NaN fractions): a NaN row, no groups, the others unchanged
+    lacking = pd.concat(
+        [
+            fractions,
+            fractions[fractions["cell_type"] == "N2"].assign(cell_type="N3", proportion=np.nan),
+        ]
+    )
+    table, patients = sc.fraction_survival(clinical, lacking, ["N1", "N3"])
+    assert table["variable"].tolist() == ["N1", "N3"]
+    assert table.iloc[1, 1:].isna().all() and (patients["N3_group"] == "").all()
+    assert table.loc[0, "cutpoint"] == rows.loc["N1", "cutpoint"]
+
+
+def test_km_panels_and_the_signature_panels(tmp_path):
+    from livermet.figures import draw_panel
+    from livermet.signature import signature_survival
+
+    rng = np.random.default_rng(8)
+    n = 80
+    n1 = rng.uniform(0, 1, n)
+    death = rng.exponential(1 / (0.03 * np.exp(2 * n1)))
+    censor = rng.uniform(10, 80, n)
+    clinical = pd.DataFrame(
+        {
+            "sample": [f"s{i}" for i in range(n)],
+            "patient": [f"p{i}" for i in range(n)],
+            "OS_time": np.minimum(death, censor).round(1),
+            "OS_event": (death <= censor).astype(int),
+        }
+    )
+    fractions = pd.DataFrame(
+        {"sample": clinical["sample"], "group": "", "scope": "all", "cell_type": "N1"}
+    ).assign(proportion=n1)
+    cutpoints, patients = sc.fraction_survival(clinical, fractions, ["N1"])
+    cutpoints.to_csv(tmp_path / "cut.tsv", sep="\t", index=False)
+    patients.to_csv(tmp_path / "patients.tsv", sep="\t", index=False)
+    fig = draw_panel(
+        "fig3L",
+        {
+            "survival_patients": tmp_path / "patients.tsv",
+            "survival_cutpoints": tmp_path / "cut.tsv",
+        },
+    )
+    legend = " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    assert f"N1 high (n={cutpoints.loc[0, 'n_high']})" in legend
+    assert "maxstat-adjusted p" in fig.axes[0].get_title()
+    candidates = pd.DataFrame(
+        {"gene": ["a", "b"], "log2fc": [3.0, 2.5], "hr": [2.0, 0.8], "prognostic": [True, False]}
+    )
+    candidates.to_csv(tmp_path / "candidates.tsv", sep="\t", index=False)
+    fig = draw_panel("figS2K", {"n1_candidates": tmp_path / "candidates.tsv"})
+    assert fig.axes[0].get_title() == "1 of 2 N1 markers predict worse survival"
+    empty_cut, empty_patients = signature_survival(
+        [], pd.DataFrame(columns=clinical["sample"]), clinical
+    )
+    empty_cut.to_csv(tmp_path / "sig_cut.tsv", sep="\t", index=False)
+    empty_patients.to_csv(tmp_path / "sig_patients.tsv", sep="\t", index=False)
+    fig = draw_panel(
+        "figS2L",
+        {
+            "signature_patients": tmp_path / "sig_patients.tsv",
+            "signature_cutpoints": tmp_path / "sig_cut.tsv",
+        },
+    )
+    assert "no cutpoint" in fig.axes[0].texts[0].get_text()

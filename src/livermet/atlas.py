@@ -78,10 +78,17 @@ def run_harmony(pcs: np.ndarray, obs: pd.DataFrame, key: str, seed: int) -> np.n
 
 def cluster(adata: ad.AnnData, settings: AtlasSettings) -> None:
     """kNN graph on the first ``graph_pcs`` corrected PCs, Leiden and UMAP."""
+    leiden_clusters(adata, settings)
+    sc.tl.umap(adata, min_dist=settings.umap_min_dist, random_state=settings.seed)
+
+
+def leiden_clusters(adata: ad.AnnData, settings: AtlasSettings) -> None:
+    """kNN graph on the corrected PCs (at most ``graph_pcs``) and Leiden clusters in
+    ``obs["leiden"]``; no UMAP, for callers that only need the clusters."""
     sc.pp.neighbors(
         adata,
         use_rep="X_pca_harmony",
-        n_pcs=settings.graph_pcs,
+        n_pcs=min(settings.graph_pcs, adata.obsm["X_pca_harmony"].shape[1]),
         n_neighbors=settings.n_neighbors,
         random_state=settings.seed,
     )
@@ -93,7 +100,6 @@ def cluster(adata: ad.AnnData, settings: AtlasSettings) -> None:
         directed=False,
         random_state=settings.seed,
     )
-    sc.tl.umap(adata, min_dist=settings.umap_min_dist, random_state=settings.seed)
 
 
 def build_atlas(samples: list[ad.AnnData], settings: AtlasSettings) -> ad.AnnData:

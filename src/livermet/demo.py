@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 
 import anndata as ad
@@ -95,6 +96,7 @@ def simulate_counts(
     effects: dict | None = None,
     batch_by_sample: dict[str, str] | None = None,
     params_dir: str | os.PathLike = DEFAULT_PARAMS_DIR,
+    only: Sequence[str] = (),
 ) -> tuple[ad.AnnData, pd.DataFrame]:
     """Simulate all samples in memory: raw counts (CSR int32) and the per-cell truth.
 
@@ -103,7 +105,9 @@ def simulate_counts(
     in the same row order. ``effects`` overrides entries of
     :data:`livermet.demo_biology.DEFAULT_EFFECTS`, e.g. ``{"hepatocyte_pmn_programme": 0.0}`` or
     ``{"n1_rises": False}``. ``batch_by_sample`` groups samples into batches that share a batch
-    effect (default: every sample its own batch).
+    effect (default: every sample its own batch). ``only`` (names of types, lineages or subtypes,
+    e.g. ``("Neutrophil",)``) keeps just those states, in their shares, for a quick look at one
+    lineage; the ambient RNA is then theirs, and doublets need two major types among them.
     """
     _check_size_and_rates(cells_per_sample, doublet_rate, low_quality_rate, erythroid_rate)
     check_conditions(set(conditions_by_sample.values()))
@@ -120,6 +124,7 @@ def simulate_counts(
             seed,
             (doublet_rate, low_quality_rate, erythroid_rate),
             effects,
+            only,
         )
         for sample, condition in conditions_by_sample.items()
     ]
@@ -178,12 +183,13 @@ def simulate_sample(
     seed: int,
     rates: tuple[float, float, float],
     effects: dict,
+    only: Sequence[str] = (),
 ) -> tuple[ad.AnnData, pd.DataFrame]:
     """One liver: composition, cell kinds, library sizes, counts, doublets; rows sorted by
-    barcode."""
+    barcode. ``only``: see :func:`simulate_counts`."""
     rng = random_stream(seed, "sample", sample)
     batch_rng = random_stream(seed, "batch", batch)
-    shares = sample_state_shares(model, condition, rng, effects)
+    shares = _restrict(model, sample_state_shares(model, condition, rng, effects), only)
     kinds = rng.choice(
         [GOOD, DOUBLET, LOW_QUALITY, ERYTHROID], size=n_cells, p=[1 - sum(rates), *rates]
     )
@@ -219,6 +225,17 @@ def simulate_sample(
     return adata, truth
 
 
+def _restrict(model: StudyModel, shares: np.ndarray, only: Sequence[str]) -> np.ndarray:
+    """``shares`` of the states named (by type, lineage or subtype) in ``only``, renormalised."""
+    if not only:
+        return shares
+    kept = np.array([bool({s.cell_type, s.lineage, s.subtype} & set(only)) for s in model.states])
+    if not kept.any():
+        raise InputError(f"demo only={list(only)} names no cell state")
+    kept_shares = np.where(kept, shares, 0.0)
+    return kept_shares / kept_shares.sum()
+
+
 def _second_parents(
     model: StudyModel, first: np.ndarray, shares: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
@@ -228,6 +245,11 @@ def _second_parents(
     for cell_type in np.unique(major[first]):
         mine = np.flatnonzero(major[first] == cell_type)
         other = np.where(major != cell_type, shares, 0.0)
+        if not other.any():
+            raise InputError(
+                f"demo doublets are heterotypic but no major type other than {cell_type} is "
+                "simulated; set doublet_rate to 0"
+            )
         second[mine] = rng.choice(len(shares), size=len(mine), p=other / other.sum())
     return second
 

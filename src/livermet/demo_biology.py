@@ -551,8 +551,11 @@ class Maturation:
 
 GRANULE_LEVELS = N3_GRANULE_LEVELS | {"Chil3": 60.0, "Lcn2": 60.0, "Cd177": 10.0}
 """Granule-protein genes of immature neutrophils: CP10k at maturation 0."""
-GRANULE_FALL = 1 / 8
-"""Granule-protein level at maturation 1 relative to maturation 0."""
+GRANULE_FALL = 1 / 200
+"""Granule-protein level at maturation 1 relative to maturation 0: granule genes are transcribed
+in myelocytes and nearly silent in mature neutrophils (two orders of magnitude, Xie et al. 2020).
+A milder fall (1/8) leaves Ltf/Camp/Ngp at 20-35 CP10k in N1, above Prok2, and every neutrophil
+cluster then scores highest for the N3 marker set."""
 
 MATURATION = Maturation(
     ranges={"N3": (0.0, 0.35), "N1": (0.30, 0.65), "N0": (0.60, 1.0), "N2": (0.60, 1.0)},

@@ -50,6 +50,9 @@ MIN_PROGRAMME_MEAN = 1e-5
 UP_SHARE = 0.7
 """Share of a random programme's genes that go up (cell identity is mostly genes switched on)."""
 CHUNK_CELLS = 256
+MIN_MATURATION_CP10K = 1.0
+"""Random maturation genes are drawn among genes at least this expressed (CP10k) in every maturing
+state: a neutrophil has ~1000 UMIs, so a change in a rarer gene would not be seen."""
 MATURATION_STEP = 0.025
 """Grid of maturation values: 8 ** 0.025 = 5 % change of a granule gene per step, far below
 the counting noise, so the grid is continuous for every analysis."""
@@ -105,11 +108,11 @@ def load_universe(params_dir: str | Path = DEFAULT_PARAMS_DIR) -> GeneUniverse:
 
 @dataclass(frozen=True)
 class MaturationModel:
-    """Expression of the maturing states along m: the natural-log profile at m=0.5 plus
-    ``slope`` x (m - 0.5), each row normalised (see :data:`livermet.demo_biology.MATURATION`)."""
+    """Expression of the maturing states along m: the natural-log profile at m=0 plus
+    ``slope`` x m, each row normalised (see :data:`livermet.demo_biology.MATURATION`)."""
 
     states: np.ndarray  # indices into StudyModel.states
-    log_middle: np.ndarray  # maturing states x conditions x genes (not normalised)
+    log_start: np.ndarray  # maturing states x conditions x genes (not normalised)
     slope: np.ndarray  # per gene: natural-log change from m=0 to m=1
     shift_scale: float  # the neutrophil_maturation_shift effect
 
@@ -123,8 +126,8 @@ class MaturationModel:
 
     def profiles(self, row: int, condition: str, values: np.ndarray) -> np.ndarray:
         """Normalised profiles (len(values) x genes) of maturing state ``row`` at ``values``."""
-        log_middle = self.log_middle[row, CONDITIONS.index(condition)]
-        return _normalise_rows(np.exp(log_middle + np.outer(values - 0.5, self.slope)))
+        log_start = self.log_start[row, CONDITIONS.index(condition)]
+        return _normalise_rows(np.exp(log_start + np.outer(values, self.slope)))
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ def build_study_model(universe: GeneUniverse, rng: np.random.Generator, effects)
         _apply_programme(log_profiles, states, programme, universe, pool, rng)
     _scale_mito(log_profiles, states, universe)
     maturing = np.array([i for i, state in enumerate(states) if state.subtype in MATURATION.ranges])
-    log_middle = np.empty((len(maturing), len(CONDITIONS), len(universe.symbols)))
+    log_own = np.empty((len(maturing), len(CONDITIONS), len(universe.symbols)))
     profiles = np.empty((len(states), len(CONDITIONS), len(universe.symbols)))
     for c, condition in enumerate(CONDITIONS):
         shifted = log_profiles.copy()
@@ -183,8 +186,8 @@ def build_study_model(universe: GeneUniverse, rng: np.random.Generator, effects)
             log2fc = np.array(list(changes.values())) * effects[programme.effect]
             shifted[np.ix_(rows, genes)] += log2fc * np.log(2)
         profiles[:, c] = _normalise_rows(np.exp(shifted))
-        log_middle[:, c] = shifted[maturing]
-    maturation = _maturation_model(maturing, log_middle, universe, pool, rng, effects)
+        log_own[:, c] = shifted[maturing]
+    maturation = _maturation_model(maturing, log_own, universe, pool, rng, effects)
     for row, index in enumerate(maturing):
         for c, condition in enumerate(CONDITIONS):
             values = maturation.values(states[index].subtype, condition)
@@ -195,27 +198,30 @@ def build_study_model(universe: GeneUniverse, rng: np.random.Generator, effects)
 
 def _maturation_model(
     maturing: np.ndarray,
-    log_middle: np.ndarray,
+    log_own: np.ndarray,
     universe: GeneUniverse,
     pool: np.ndarray,
     rng: np.random.Generator,
     effects: dict,
 ) -> MaturationModel:
-    """Named genes set to their level at m=0.5 with the slope of their two levels; random genes
-    (drawn after every programme, so the programmes' draws do not depend on them) keep the
-    state's level at m=0.5."""
+    """Named genes go from their level at m=0 to their level at m=1. Random genes (drawn after
+    every programme, so the programmes' draws do not depend on them) are expressed in every
+    maturing state and peak at the state's own level: at m=1 if they rise, at m=0 if they fall,
+    so the axis never inflates a few genes into a large share of a cell's UMIs."""
     named = universe.indices(MATURATION.levels)
     at_start, at_end = np.array(list(MATURATION.levels.values())).T / 1e4
-    candidates = np.setdiff1d(pool, named)
+    control = _normalise_rows(np.exp(log_own[:, CONDITIONS.index("control")]))
+    expressed = np.flatnonzero((control >= MIN_MATURATION_CP10K / 1e4).all(axis=0))
+    candidates = np.setdiff1d(np.intersect1d(pool, expressed), named)
     genes = rng.choice(candidates, size=MATURATION.n_random, replace=False)
     magnitude = rng.lognormal(np.log(MATURATION.fold), 0.5, size=MATURATION.n_random)
     sign = np.where(rng.random(MATURATION.n_random) < 0.5, 1.0, -1.0)
     slope = np.zeros(len(universe.symbols))
     slope[genes] = sign * magnitude
     slope[named] = np.log(at_end / at_start)
-    log_middle = log_middle.copy()
-    log_middle[:, :, named] = 0.5 * np.log(at_start * at_end)
-    return MaturationModel(maturing, log_middle, slope, effects["neutrophil_maturation_shift"])
+    log_start = log_own - np.maximum(slope, 0.0)
+    log_start[:, :, named] = np.log(at_start)
+    return MaturationModel(maturing, log_start, slope, effects["neutrophil_maturation_shift"])
 
 
 def _programme_gene_pool(universe: GeneUniverse) -> np.ndarray:

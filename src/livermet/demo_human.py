@@ -17,11 +17,11 @@ on the mouse demo fits these neutrophils): control livers for healthy donors, th
 niche for patients. Genes carry human symbols through the mouse-to-human ortholog map with one
 mouse gene per human symbol (genes without an ortholog are dropped, as a human data set simply
 lacks them); a few human marker levels are set on top (:data:`HUMAN_LEVELS`: classical monocytes
-express S100A8/A9, CD14, VCAN and FCN1, neutrophils G0S2), so that monocytes compete with
-neutrophils for the neutrophil markers as they do in human blood. Platforms differ in depth
-(Microwell-seq is shallower) and by a gene-wise platform effect shared by their samples; samples
-differ by their own gene-wise and depth effects and by ambient RNA (:func:`livermet.demo.
-sample_profiles`).
+express S100A8/A9, CD14, VCAN and FCN1, neutrophils G0S2, macrophages C1Q), so that monocytes
+compete with neutrophils for the neutrophil markers as they do in human blood. Platforms differ in
+depth (Microwell-seq is shallower) and by a gene-wise platform effect shared by their samples;
+samples differ by their own gene-wise and depth effects and by ambient RNA
+(:func:`livermet.demo.sample_profiles`).
 
 Planted truth (read only by tests: ``truth.tsv`` per cell, ``patients.tsv`` per donor):
 
@@ -33,7 +33,9 @@ Planted truth (read only by tests: ``truth.tsv`` per cell, ``patients.tsv`` per 
   macrophages is drawn independently of it (a planted null pair with N1, the paper's Fig 5H).
 
 As in the paper's design, disease status is confounded with platform (healthy donors are
-Microwell-seq, patients 10x).
+Microwell-seq, patients 10x). With the N1 shares of both statuses set equal, the tumour - normal
+difference of the N1 score here comes from the donors' random N1 shares, not from the platform:
+downsampling every neutrophil to the shallowest platform's depth leaves it unchanged.
 """
 
 from __future__ import annotations
@@ -147,13 +149,17 @@ WU_SAMPLE_SUFFIX = {"liver": "LM", "PBMC": "PBMC"}
 HUMAN_LEVELS = {
     "Monocyte": {"Cd14": 40.0, "Vcan": 20.0, "Fcnb": 20.0, "S100a8": 100.0, "S100a9": 100.0},
     "Neutrophil": {"G0s2": 40.0},
+    "Macrophage": {"C1qa": 40.0, "C1qb": 40.0, "C1qc": 40.0},
 }
-"""CP10k levels of human marker biology the mouse states lack (mouse symbols; Fcnb -> FCN1)."""
+"""CP10k levels of human marker biology the mouse states lack (mouse symbols; Fcnb -> FCN1):
+S100A8/A9-high classical monocytes, G0S2 in neutrophils, C1Q in every macrophage, Kupffer cells
+included (MacParland et al., Nat Commun 2018)."""
 
 N1_SHARE = {"normal": 0.10, "tumour": 0.35}
 """Mean N1 share of neutrophils (on the logit scale) for healthy donors and for patients."""
-N1_LOGIT_SD = 1.0
-"""SD between donors of the logit N1 share (a standard normal latent factor times this)."""
+N1_LOGIT_SD = {"normal": 0.5, "tumour": 1.0}
+"""SD between donors of the logit N1 share (a standard normal latent factor times this): healthy
+donors vary less than patients, whose N1 share drives the planted exhausted-T link."""
 TEX_SHARE, TEX_LINK, TEX_NOISE = 0.12, 1.0, 0.25
 """CD8 exhausted share of T/NK cells in a CRLM liver: logit = logit(TEX_SHARE) + TEX_LINK x the
 patient's N1 factor + normal noise of sd TEX_NOISE (the planted N1-Tex link)."""
@@ -277,7 +283,8 @@ def donor_factors(seed: int, donor: str) -> dict[str, float]:
 def planted_shares(spec: DemoSet, factors: dict[str, float]) -> dict[str, float]:
     """Subtype shares set by the donor's factors: N1 of neutrophils everywhere; CD8 exhausted of
     T/NK cells and Kupffer2 of macrophages in the CRLM livers."""
-    shares = {"N1": _expit(_logit(N1_SHARE[spec.status]) + N1_LOGIT_SD * factors["n1"])}
+    n1_logit = _logit(N1_SHARE[spec.status]) + N1_LOGIT_SD[spec.status] * factors["n1"]
+    shares = {"N1": _expit(n1_logit)}
     if spec.status == "tumour" and spec.tissue == "liver":
         shares["CD8_exhausted"] = _expit(
             _logit(TEX_SHARE) + TEX_LINK * factors["n1"] + TEX_NOISE * factors["tex_noise"]

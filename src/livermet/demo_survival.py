@@ -16,7 +16,9 @@ symbols back. Per patient:
 * survival: exponential with hazard ``BASELINE_HAZARD * exp(HAZARD_LOG_HR * z)``, ``z`` the
   standardised logit of the N1 share, censored at 60 months and by loss to follow-up. So the hazard
   rises with the planted N1 fraction (:data:`HAZARD_SUBTYPE`) and does not depend on the N2
-  fraction (:data:`NULL_SUBTYPE`, drawn independently of N1);
+  fraction (:data:`NULL_SUBTYPE`, drawn independently of N1). N0 and N3 take what N1 and N2
+  leave, so they fall as N1 rises and come out protective: shares of one whole cannot all be
+  independent of one that varies, and N2 is the planted null;
 * expression: RNA-weighted mix of the state profiles, gene-wise biological variation, then
   microarray intensities ``log2(CPM + background)`` with technical noise; some patients have a
   second lesion (a second GSM with a nearby composition), as in GSE159216.
@@ -92,6 +94,8 @@ N1_LOGIT = (np.log(0.25 / 0.75), 0.9)
 N2_LOGIT = (np.log(0.2 / 0.8), 0.7)
 """(mean, sd) of the logit of the N1 and N2 shares of neutrophils, drawn independently; pairs
 that would leave N0 and N3 less than 10 % are drawn again."""
+MAX_N1 = 0.8
+"""Cap of the N1 share (reached beyond 3 sd), so N2 can always be drawn beside it."""
 N0_OF_REST = (6.0, 4.0)
 """Beta parameters of N0's part of what N1 and N2 leave (N3 takes the rest)."""
 
@@ -184,7 +188,7 @@ def _human_symbols(model: StudyModel) -> pd.Series:
 def _draw_patients(
     model: StudyModel, n_patients: int, second_lesion_rate: float, rng: np.random.Generator
 ) -> pd.DataFrame:
-    """One row per lesion: patient, leaf-state shares, neutrophil-subtype shares, risk, survival."""
+    """One row per lesion: patient, lesion number, leaf-state shares, risk and survival."""
     rows = []
     for p in range(n_patients):
         patient = f"P{p + 1:03d}"
@@ -212,16 +216,12 @@ def _draw_patients(
 
 
 def _neutrophil_subtypes(z_n1: float, rng: np.random.Generator) -> dict[str, float]:
-    """N1 from its standardised logit, N2 independently, N0 and N3 splitting the remainder."""
-    n1 = _expit(N1_LOGIT[0] + N1_LOGIT[1] * z_n1)
-    while True:
+    """N1 from its standardised logit (at most :data:`MAX_N1`), N2 drawn independently (again
+    until N0 and N3 keep at least 10 %), N0 and N3 splitting the remainder."""
+    n1 = min(_expit(N1_LOGIT[0] + N1_LOGIT[1] * z_n1), MAX_N1)
+    n2 = _expit(rng.normal(*N2_LOGIT))
+    while n1 + n2 > 0.9:
         n2 = _expit(rng.normal(*N2_LOGIT))
-        if n1 + n2 <= 0.9:
-            break
-        n1_capped = min(n1, 0.85)  # an extreme N1 leaves room for at least a small N2
-        if n1_capped + n2 <= 0.9:
-            n1 = n1_capped
-            break
     n0 = (1 - n1 - n2) * rng.beta(*N0_OF_REST)
     return {"N0": n0, "N1": n1, "N2": n2, "N3": 1 - n0 - n1 - n2}
 

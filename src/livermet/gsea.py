@@ -3,9 +3,10 @@
 Ranking metric: the DE table's ``stat`` column - the Wilcoxon z-score for the cell-level test, the
 moderated t for pseudobulk - with ties broken by ``log2fc``, then by gene. Sparse genes share their
 Wilcoxon z (13 % of the genes of the demo hepatocyte tables sit in such ties); among them the
-larger fold change now ranks further out instead of the alphabetically first. Signed -log10 p
-would order genes exactly as z does, except that it ties every gene whose cell-level p underflows
-to 0. Ties do not move p-values or FDR between seeds; only the Monte-Carlo effort below does.
+larger fold change ranks further out instead of the alphabetically first (ES moves by < 0.0003:
+the tied genes sit near the middle). Signed -log10 p would order genes exactly as z does, except
+that it ties every gene whose cell-level p underflows to 0. Ties do not make p-values or FDR move
+between seeds; only the Monte-Carlo effort below decides that.
 
 Two ways to get p-values (``method``):
 
@@ -29,10 +30,10 @@ sample size) raised by the factor the worst of them needs, up to ``max_permutati
 ``sample_size``.
 
 What that buys on the demo hepatocytes (10,000 -> 200,000 permutations, sample size 101 -> 10,001,
-about 20 s per contrast on one core): FDR < 0.05 within 0.0007-0.0026 between seeds, FDR < 0.25
-within 0.006-0.008. FDR to the third decimal (``fdr_se`` <= 0.00025) is reached by sets with FDR
-below about 0.01; for FDR near 0.2 it would take about 10^7 permutations (~15 min per contrast),
-so read those FDR to two decimals and check ``fdr_se``.
+15-22 s CPU per contrast instead of 1.3 s; largest FDR difference over seeds 1-3): FDR < 0.01
+within 0.0006 (the third decimal), FDR < 0.05 within 0.0007-0.0026 (was 0.0028-0.016), FDR < 0.25
+within 0.006-0.008 (was 0.029-0.056). An SE of 0.00025 at FDR ~0.2 would take about 10^7
+permutations (~15 min per contrast), so read such FDR to two decimals and check ``fdr_se``.
 
 Gene sets must use the organism's own symbols (``resources/genesets``). gseapy silently upper-cases
 a mouse ranking to meet human sets; :func:`check_gene_overlap` refuses that instead, since

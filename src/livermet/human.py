@@ -37,7 +37,7 @@ the median (high) and the rest (low).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -48,12 +48,17 @@ import scanpy as sc
 import scipy.sparse as sp
 from scipy import stats
 
-from livermet.annotate import AnnotationSettings, label_clusters, score_cell_types
-from livermet.atlas import AtlasSettings, cluster, normalise, run_harmony
+from livermet.annotate import (
+    AnnotationSettings,
+    label_clusters,
+    load_marker_sets,
+    score_cell_types,
+)
+from livermet.atlas import AtlasSettings, cluster, leiden_clusters, normalise, run_harmony
 from livermet.errors import InputError
+from livermet.human_plan import check_dataset
 from livermet.ingest import check_counts
 from livermet.orthologs import map_genes
-from livermet.readers import FORMATS as COUNT_FORMATS
 from livermet.readers import read_counts
 from livermet.signatures import score_signatures
 from livermet.subcluster import build_subset, subset_spec
@@ -61,10 +66,7 @@ from livermet.tables import read_microwell_dge
 
 log = logging.getLogger(__name__)
 
-TISSUES = ("liver", "PBMC")
-STATUSES = ("normal", "tumour")
 GROUPS = ("liver_normal", "liver_tumour", "pbmc_normal", "pbmc_tumour")
-FORMATS = ("microwell_dge", *COUNT_FORMATS)
 COMPARISONS = (("liver", "liver_tumour", "liver_normal"), ("PBMC", "pbmc_tumour", "pbmc_normal"))
 N1 = "N1"
 UNASSIGNED = "Unassigned"
@@ -146,7 +148,7 @@ class SubtypeLineage:
     """A lineage reclustered in the correlation data sets: its cluster label and subtype sets."""
 
     name: str
-    select: str
+    select: tuple[str, ...]  # cluster labels (human marker sets) whose cells form the lineage
     marker_sets: dict[str, list[str]]
 
 
@@ -154,7 +156,6 @@ class SubtypeLineage:
 class HumanSettings:
     """Parameters of the human stage (config ``human:``); see config/config.yaml."""
 
-    mito_prefix: str = "MT-"
     min_genes: int = 100
     target_sum: float = 1e4
     neutrophil_set: str = "Neutrophil"
@@ -179,7 +180,6 @@ class HumanSettings:
             return AtlasSettings(harmony_key="sample", seed=seed, **human[section])
 
         return cls(
-            mito_prefix=human["mito_prefix"],
             min_genes=human["min_genes"],
             target_sum=human["target_sum"],
             neutrophil_set=human["neutrophils"]["set"],
@@ -216,72 +216,26 @@ def translate_marker_sets(
     return translated
 
 
+def subtype_lineages(subtypes: Mapping[str, Mapping]) -> list[SubtypeLineage]:
+    """The lineages of ``human.subtypes`` with their mouse marker files read and translated."""
+    return [
+        SubtypeLineage(
+            name,
+            tuple(spec["select"]),
+            translate_marker_sets(load_marker_sets(spec["markers"]), f"{spec['markers']}:"),
+        )
+        for name, spec in subtypes.items()
+    ]
+
+
 # --- data sets -----------------------------------------------------------------------------------
-def resolve_dataset(name: str, spec: Mapping, dataset_file: Callable[[str, str], str]) -> dict:
-    """A ``human.datasets`` entry with every file given as local paths: ``path`` stays, and
-    ``{dataset, role}`` (``role`` one name or a list, e.g. the three MEX files) becomes the
-    downloaded files' paths via ``dataset_file``. Each file entry gets ``inputs`` (what the rule
-    waits for) and ``path`` (what the reader opens: a MEX directory for MEX files)."""
-    check_dataset(name, spec)
-    resolved = dict(spec)
-    resolved["files"] = [_resolve_file(entry, dataset_file) for entry in spec["files"]]
-    if spec.get("metadata"):
-        resolved["metadata"] = _resolve_file(spec["metadata"], dataset_file)
-    return resolved
-
-
-def _resolve_file(entry: Mapping, dataset_file: Callable[[str, str], str]) -> dict:
-    entry = dict(entry)
-    if "path" in entry:
-        entry["inputs"] = [str(entry["path"])]
-        return entry
-    roles = entry["role"] if isinstance(entry["role"], list) else [entry["role"]]
-    entry["inputs"] = [dataset_file(entry["dataset"], role) for role in roles]
-    first = Path(entry["inputs"][0])
-    entry["path"] = str(first.parent if entry.get("format") == "mex" else first)
-    return entry
-
-
-def dataset_inputs(spec: Mapping) -> list[str]:
-    """Every local file a resolved data set reads (its count files and cell metadata)."""
-    files = [path for entry in spec["files"] for path in entry["inputs"]]
-    if spec.get("metadata"):
-        files.extend(spec["metadata"]["inputs"])
-    return files
-
-
-def check_dataset(name: str, spec: Mapping) -> None:
-    """One-line errors for an entry that cannot work, before anything is read."""
-    where = f"human.datasets.{name}"
-    if spec.get("tissue") not in TISSUES:
-        raise InputError(f"{where}.tissue must be one of {TISSUES}, got {spec.get('tissue')!r}")
-    if spec.get("status") not in STATUSES:
-        raise InputError(f"{where}.status must be one of {STATUSES}, got {spec.get('status')!r}")
-    if not spec.get("files"):
-        raise InputError(f"{where}: no files")
-    has_column = bool(spec.get("donor_column"))
-    if has_column and not spec.get("metadata"):
-        raise InputError(f"{where}: donor_column needs a metadata table")
-    for k, entry in enumerate(spec["files"]):
-        if entry.get("format") not in FORMATS:
-            raise InputError(
-                f"{where}.files[{k}].format must be one of {FORMATS}, got {entry.get('format')!r}"
-            )
-        if ("path" in entry) == ("dataset" in entry):
-            raise InputError(f"{where}.files[{k}]: give either path or dataset + role")
-        if "dataset" in entry and not entry.get("role"):
-            raise InputError(f"{where}.files[{k}]: dataset {entry['dataset']!r} needs a role")
-        if not has_column and not entry.get("donor"):
-            raise InputError(f"{where}.files[{k}]: no donor (set files[].donor or donor_column)")
-
-
-def read_dataset(name: str, spec: Mapping, mito_prefix: str = "MT-") -> ad.AnnData:
+def read_dataset(name: str, spec: Mapping) -> ad.AnnData:
     """All cells of a resolved data set: raw counts in ``X`` and ``layers["counts"]`` (genes
     shared by its files), obs ``dataset``, ``sample``, ``donor``, ``barcode``, ``tissue``,
     ``status``, ``group``; cell names ``<dataset>:<sample>:<barcode>``."""
     check_dataset(name, spec)
     metadata = read_metadata(spec["metadata"]["path"], spec) if spec.get("metadata") else None
-    parts = [_read_file(name, entry, metadata, spec, mito_prefix) for entry in spec["files"]]
+    parts = [_read_file(name, entry, metadata, spec) for entry in spec["files"]]
     adata = ad.concat(parts, join="inner", merge="same") if len(parts) > 1 else parts[0]
     if adata.n_obs == 0:
         raise InputError(f"human data set {name}: no cells left after the metadata selection")
@@ -328,7 +282,7 @@ def read_metadata(path: str | Path, spec: Mapping) -> pd.DataFrame:
 
 
 def _read_file(
-    name: str, entry: Mapping, metadata: pd.DataFrame | None, spec: Mapping, mito_prefix: str
+    name: str, entry: Mapping, metadata: pd.DataFrame | None, spec: Mapping
 ) -> ad.AnnData:
     path = entry["path"]
     try:
@@ -336,7 +290,10 @@ def _read_file(
             adata = read_microwell_dge(path)
         else:
             adata = read_counts(path, entry["format"])
-        check_counts(adata, path, mito_prefix)
+        # Processed human matrices often drop the MT- genes (Kang 2018), so the ingest check's
+        # mitochondrial test (prefix "") gives way to the symbol-case test of the species.
+        check_counts(adata, path, mito_prefix="")
+        check_human_symbols(adata, path)
     except InputError as err:
         raise InputError(f"human data set {name}: {err}") from None
     adata.var_names_make_unique()
@@ -363,6 +320,18 @@ def _read_file(
     ]
     adata.X = sp.csr_matrix(adata.X, dtype=np.int32)
     return adata
+
+
+def check_human_symbols(adata: ad.AnnData, path: str | Path, min_share: float = 0.8) -> None:
+    """Human gene symbols are upper case (mouse ones capitalised): a matrix whose symbols are
+    mostly not is the wrong species or has no symbols."""
+    symbols = adata.var_names.astype(str)
+    upper = np.mean([name == name.upper() for name in symbols])
+    if upper < min_share:
+        raise InputError(
+            f"{path}: {100 * (1 - upper):.0f} % of gene names are not upper case (e.g. "
+            f"{next(n for n in symbols if n != n.upper())!r}); human symbols expected"
+        )
 
 
 # --- neutrophils per data set --------------------------------------------------------------------
@@ -415,42 +384,28 @@ def embed(adata: ad.AnnData, settings: AtlasSettings, min_gene_cells: int = 3) -
         adata.obsm["X_pca_harmony"] = adata.obsm["X_pca"].astype(np.float32)
 
 
-def leiden_clusters(adata: ad.AnnData, settings: AtlasSettings) -> None:
-    """kNN graph on the corrected PCs and Leiden clusters in ``obs["leiden"]`` (no UMAP)."""
-    sc.pp.neighbors(
-        adata,
-        use_rep="X_pca_harmony",
-        n_pcs=min(settings.graph_pcs, adata.obsm["X_pca_harmony"].shape[1]),
-        n_neighbors=settings.n_neighbors,
-        random_state=settings.seed,
-    )
-    sc.tl.leiden(
-        adata,
-        resolution=settings.leiden_resolution,
-        flavor="igraph",
-        n_iterations=-1,
-        directed=False,
-        random_state=settings.seed,
-    )
-
-
 def present_sets(
     adata: ad.AnnData, marker_sets: Mapping[str, Sequence[str]], required: str | None
 ) -> tuple[dict[str, list[str]], list[str]]:
-    """Marker sets restricted to genes in the data, and the markers missing; a set with none of
-    its genes is left out (logged), except ``required``, which is then an error."""
+    """Marker sets restricted to genes in the data, and the markers missing. A set with fewer
+    than half of its genes in the data is left out (logged): processed matrices drop genes a
+    tissue does not express, and a liver set reduced to SERPINA1 would name blood monocytes
+    "hepatocytes". ``required`` (the neutrophil set) then is an error instead."""
+    if required is not None and required not in marker_sets:
+        raise InputError(f"marker sets have no set named {required!r} (human.neutrophils.set)")
     present, missing = {}, []
     for name, genes in marker_sets.items():
         found = [g for g in genes if g in adata.var_names]
         missing.extend(g for g in genes if g not in adata.var_names)
-        if found:
+        if found and 2 * len(found) >= len(genes):
             present[name] = found
         elif name == required:
-            raise InputError(f"none of the {name} markers {list(genes)} is in the data")
+            raise InputError(
+                f"{len(found)} of the {name} markers {list(genes)} in the data; "
+                "at least half are needed"
+            )
         else:
-            log.warning("marker set %s: none of %s in the data; left out", name, list(genes))
-    if required is not None and required not in marker_sets:
-        raise InputError(f"marker sets have no set named {required!r} (human.neutrophils.set)")
+            log.warning("marker set %s: %d of %s in the data; left out", name, len(found), genes)
     return present, missing
 
 
@@ -500,7 +455,8 @@ def lineage_subtypes(
         layers={"counts": adata.layers["counts"]},
     )
     for lineage in lineages:
-        n_cells = int((parent.obs["cell_type"] == lineage.select).sum())
+        members = parent.obs["cell_type"].isin(lineage.select)
+        n_cells = int(members.sum())
         if n_cells < settings.min_subset_cells:
             log.warning(
                 "%s: %d cells labelled %s, fewer than human.min_subset_cells; not subclustered",
@@ -508,11 +464,11 @@ def lineage_subtypes(
                 n_cells,
                 lineage.select,
             )
-            subtype[parent.obs["cell_type"] == lineage.select] = UNASSIGNED
+            subtype[members.to_numpy()] = UNASSIGNED
             continue
         spec = subset_spec(
             lineage.name,
-            {"parent": "atlas", "select": [lineage.select], "markers": ""},
+            {"parent": "atlas", "select": list(lineage.select), "markers": ""},
             asdict(settings.subclustering),
             {
                 "min_confidence": settings.annotation.min_confidence,
@@ -538,8 +494,11 @@ def process_dataset(
     settings: HumanSettings,
 ) -> DatasetResult:
     """The per-data-set step: read, filter, cluster and name, find the neutrophils, and (for a
-    correlation data set) name the T/NK and macrophage subtypes."""
-    adata = read_dataset(name, spec, settings.mito_prefix)
+    correlation data set) name the T/NK and macrophage subtypes. A data set's own
+    ``min_neutrophil_score`` replaces the global one."""
+    if spec.get("min_neutrophil_score") is not None:
+        settings = replace(settings, min_neutrophil_score=float(spec["min_neutrophil_score"]))
+    adata = read_dataset(name, spec)
     n_read = adata.n_obs
     adata = filter_cells(adata, settings.min_genes)
     normalise(adata, settings.target_sum)
@@ -617,7 +576,8 @@ def integrate_neutrophils(parts: Sequence[ad.AnnData], settings: AtlasSettings) 
         raise InputError(f"{adata.n_obs} neutrophils in all human data sets; at least 10 needed")
     normalise(adata, settings.target_sum)
     embed(adata, settings)
-    cluster(adata, replace(settings, graph_pcs=min(settings.graph_pcs, settings.n_pcs)))
+    graph_pcs = min(settings.graph_pcs, adata.obsm["X_pca_harmony"].shape[1])
+    cluster(adata, replace(settings, graph_pcs=graph_pcs))
     log.info(
         "integrated %d neutrophils x %d genes of %d samples: %d Leiden clusters",
         adata.n_obs,
@@ -663,7 +623,8 @@ def score_n1(
     adata: ad.AnnData, mouse_genes: Sequence[str], settings: HumanSettings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """N1 signature score per neutrophil (``sc.tl.score_genes`` on log CP10k, Seurat's
-    AddModuleScore defaults) and the translation table of the signature."""
+    AddModuleScore defaults; also kept in ``obs["n1_score"]``) and the translation table of the
+    signature."""
     translation = translate_signature(mouse_genes, adata.var_names)
     genes = translation.loc[translation["status"] == "scored", "human_gene"].tolist()
     scores = score_signatures(
@@ -675,8 +636,9 @@ def score_n1(
         seed=settings.seed,
         source="N1 signature (human orthologs)",
     )
+    adata.obs["n1_score"] = scores["n1"].to_numpy()
     table = adata.obs.rename_axis("cell").reset_index()
-    table = table[SCORE_COLUMNS].astype(str).assign(score=scores["n1"].to_numpy())
+    table = table.reindex(columns=SCORE_COLUMNS).astype(str).assign(score=scores["n1"].to_numpy())
     return table, translation
 
 
@@ -753,10 +715,10 @@ def patient_shares(
         )
         own = cells[(cells["dataset"] == dataset) & (cells["donor"] == donor)]
         for lineage in lineages:
-            members = own[own["lineage"] == lineage.select]
+            members = own[own["lineage"].isin(lineage.select)]
             for subtype in lineage.marker_sets:
                 n = int((members["subtype"] == subtype).sum())
-                rule = f"{lineage.select} subcluster named {subtype}"
+                rule = f"{'/'.join(lineage.select)} subcluster named {subtype}"
                 rows.append(_share(dataset, donor, subtype, lineage.name, n, len(members), rule))
     table = pd.DataFrame(rows, columns=SHARE_COLUMNS)
     too_few = table["n_lineage"] < settings.min_lineage_cells

@@ -401,4 +401,43 @@ PANELS: dict[str, Panel] = {
         "Overall survival by N1 signature score",
         "a high N1 signature score predicts worse overall survival",
     ),
+    # Human neutrophils and CRC liver metastasis patients (livermet.figures.human)
+    "fig3M": Panel(
+        "human:fig3M",
+        ("human_scores", "human_tests"),
+        "N1 signature in human neutrophils: liver and blood, healthy donors vs patients",
+        "the N1 signature is higher in liver and blood neutrophils of CRC liver metastasis "
+        "patients than of healthy donors",
+    ),
+    **{
+        panel: Panel(f"human:{panel}", ("human_shares", "human_correlations"), title, claim)
+        for panel, title, claim in (
+            (
+                "fig5F",
+                "CD8 exhausted T share by N1-like neutrophil share (CRLM patients)",
+                "patients with more N1 neutrophils have more exhausted CD8 T cells",
+            ),
+            (
+                "fig5G",
+                "CD8 exhausted T share by Kupffer2 share (CRLM patients)",
+                "patients with more Kupffer2 cells have more exhausted CD8 T cells",
+            ),
+            (
+                "fig5H",
+                "Kupffer2 share by N1-like neutrophil share (CRLM patients)",
+                "the N1 share is unrelated to the Kupffer2 share",
+            ),
+            (
+                "fig5I",
+                "MAC2 share by N1-like neutrophil share (CRLM patients)",
+                "the N1 share correlates positively with the MAC2 share",
+            ),
+            (
+                "figS3",
+                "The other macrophage subtypes vs exhausted T and vs N1 (CRLM patients)",
+                "only Kupffer2 of the macrophage subtypes goes with exhausted T; N1 is unrelated "
+                "to the other macrophage subtypes",
+            ),
+        )
+    },
 }

@@ -466,13 +466,15 @@ def rows(
             passed &= selected.eval(expression).to_numpy(dtype=bool)
     except (pd.errors.UndefinedVariableError, KeyError) as err:
         raise NotTestable(f"cannot evaluate {require}: {err}") from err
+    held = bool(passed.all() if how == "all" else passed.any())
     keys = [c for c in (where or {}) if len(_as_list(where[c])) > 1]
+    if not require:
+        return Outcome(statistic, f"{len(selected)} rows", rule, held)
     shown = selected[keys + used].head(6)
     value_text = " | ".join(
         ", ".join(f"{c} {_fmt(v) if isinstance(v, int | float) else v}" for c, v in row.items())
         for _, row in shown.iterrows()
     )
-    held = bool(passed.all() if how == "all" else passed.any())
     return Outcome(statistic, f"{passed.sum()} of {len(selected)} pass: {value_text}", rule, held)
 
 

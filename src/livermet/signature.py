@@ -30,9 +30,9 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from livermet.de import wilcoxon_de
+from livermet.de import DE_COLUMNS, wilcoxon_de
 from livermet.errors import InputError
-from livermet.survival import RESULT_COLUMNS, cox_univariate, survival_arrays
+from livermet.survival import cox_univariate, survival_arrays
 from livermet.survival_cohort import cutpoint_analysis
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,9 @@ def subtype_markers(
     cells = atlas[labelled]
     in_group = labels.loc[cells.obs_names, settings.label].to_numpy() == settings.subtype
     if in_group.sum() < 3:
-        raise InputError(f"{in_group.sum()} atlas cells labelled {settings.subtype!r}; need 3")
+        # an upstream labelling that found (almost) no such cells: an empty signature, said so
+        log.warning("%d atlas cells labelled %r: no markers", in_group.sum(), settings.subtype)
+        return pd.DataFrame(columns=[c for c in DE_COLUMNS if c not in ("method", "contrast")])
     test = ad.AnnData(
         X=cells.X,
         obs=pd.DataFrame(
@@ -171,8 +173,4 @@ def signature_survival(
     statistics and no groups, so the panel can say so instead of the workflow stopping."""
     score = signature_score(expression, genes)
     patients = clinical.assign(score=clinical["sample"].map(score).to_numpy())
-    if patients["score"].isna().all():
-        log.warning("no signature gene in the cohort: no survival by signature score")
-        empty = pd.DataFrame([{"variable": "score"}], columns=list(RESULT_COLUMNS))
-        return empty, patients.assign(score_group="")
     return cutpoint_analysis(patients, ["score"], minprop, n_perm, seed)

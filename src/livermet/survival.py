@@ -387,7 +387,7 @@ def _draw_at_risk_table(table_ax, curve_ax, time, is_high, group_labels, colors)
         for t, n in zip(ticks, at_risk[group], strict=True):
             table_ax.text(t, y, str(n), ha="center", va="center", fontsize=8, color=color)
         table_ax.text(
-            -0.02,
+            -0.06,
             y,
             label,
             ha="right",

@@ -108,9 +108,9 @@ def fraction_survival(
     wide = fractions[fractions["scope"] == scope].pivot(
         index="sample", columns="cell_type", values="proportion"
     )
-    absent = [v for v in variables if v not in wide.columns]
-    if absent:
-        raise InputError(f"no fraction of {', '.join(absent)} in scope {scope!r}")
+    unknown = [v for v in variables if v not in wide.columns]
+    if unknown:
+        raise InputError(f"no fraction of {', '.join(unknown)} in scope {scope!r}")
     patients = clinical.join(wide[list(variables)], on="sample")
     without = patients[list(variables)].isna().all(axis=1)
     if without.any():
@@ -126,13 +126,21 @@ def cutpoint_analysis(
     n_perm: int = 0,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cutpoint table and patients with their high/low group per variable (see above)."""
-    table = cutpoint_survival_table(patients, variables, TIME, EVENT, minprop, n_perm, seed)
+    """Cutpoint table and patients with their high/low group per variable (see above). A variable
+    with fewer than two distinct values (a subtype the reference lacked, or the only one left)
+    gets a row of NaN statistics, no groups and a warning, so the others are still analysed."""
+    present = [v for v in variables if patients[v].nunique() > 1]
+    missing = [v for v in variables if v not in present]
+    if missing:
+        log.warning("%s: fewer than two distinct values, no survival split", ", ".join(missing))
+    table = cutpoint_survival_table(patients, present, TIME, EVENT, minprop, n_perm, seed)
+    table = table.set_index("variable").reindex(list(variables)).reset_index()
     patients = patients.copy()
     for row in table.itertuples():
         groups = surv_categorize(patients[row.variable].to_numpy(), row.cutpoint)
-        patients[f"{row.variable}_group"] = np.where(patients[row.variable].isna(), "", groups)
-    for row in table.itertuples():
+        unset = patients[row.variable].isna().to_numpy() | np.isnan(row.cutpoint)
+        patients[f"{row.variable}_group"] = np.where(unset, "", groups)
+    for row in table.dropna(subset=["cutpoint"]).itertuples():
         log.info(
             "%s: cut %.4g, %d high / %d low, HR %.2f, log-rank p %.2g, adjusted p %.2g",
             row.variable,

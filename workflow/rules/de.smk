@@ -35,7 +35,8 @@ rule gsea:
         "results/benchmarks/gsea/{celltype}/{contrast}.tsv"
     conda:
         "../../envs/core.yaml"
-    threads: 2
+    # gseapy's simple permutations run on one thread; a second neither speeds it up nor changes it
+    threads: 1
     resources:
         mem_mb=2000,
     params:

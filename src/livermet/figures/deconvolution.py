@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from livermet import CONDITIONS
 from livermet.cell_fractions import compare_groups
+from livermet.errors import InputError
 
 TYPE_LABELS = {"TNK": "T/NK"}
 GROUP_COLOURS = {"control": "#4C72B0", "PMN": "#DD8452", "MN": "#C44E52"}
@@ -41,7 +42,7 @@ def immune_share(
     with the Wilcoxon p of each group against the reference (the paper's Fig 1I-K)."""
     rows = immune_fractions[immune_fractions["cell_type"] == cell_type]
     groups = _groups(rows)
-    values = [rows.loc[rows["group"] == g, "proportion"].to_numpy() * 100 for g in groups]
+    values = [rows.loc[rows["group"] == g, "proportion"].dropna().to_numpy() * 100 for g in groups]
     fig, ax = plt.subplots(figsize=(3.2, 4))
     _strip_box(ax, values, groups, np.random.default_rng(0))
     tests = immune_tests[immune_tests["cell_type"] == cell_type]
@@ -72,7 +73,7 @@ def fig1K(immune_fractions: pd.DataFrame, immune_tests: pd.DataFrame) -> Figure:
 def neutrophil_subtypes(fractions: pd.DataFrame, title: str, ref: str = "control") -> Figure:
     """N0-N3 fractions of the neutrophil reference per liver and group, one axis per subtype,
     with the Wilcoxon p of each group against ``ref``."""
-    rows = fractions[fractions["scope"] == "all"]
+    rows = subtype_scope(fractions)
     subtypes = [s for s in NEUTROPHIL_SUBTYPES if s in set(rows["cell_type"])]
     groups = _groups(rows)
     tests = compare_groups(rows, ref) if ref in groups else pd.DataFrame(columns=["cell_type"])
@@ -80,7 +81,9 @@ def neutrophil_subtypes(fractions: pd.DataFrame, title: str, ref: str = "control
     rng = np.random.default_rng(0)
     for ax, subtype in zip(np.atleast_1d(axes), subtypes, strict=True):
         part = rows[rows["cell_type"] == subtype]
-        values = [part.loc[part["group"] == g, "proportion"].to_numpy() * 100 for g in groups]
+        values = [
+            part.loc[part["group"] == g, "proportion"].dropna().to_numpy() * 100 for g in groups
+        ]
         _strip_box(ax, values, groups, rng)
         lines = [
             f"{t.group}: {_p_text(t.pval)}"
@@ -91,6 +94,15 @@ def neutrophil_subtypes(fractions: pd.DataFrame, title: str, ref: str = "control
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def subtype_scope(fractions: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the scope made of N0-N3 alone (shares of the neutrophils): a renormalised scope
+    when the reference also holds other cells, else scope ``all`` of a neutrophil-only one."""
+    for _, rows in fractions.groupby("scope", sort=False):
+        if set(rows["cell_type"]) == set(NEUTROPHIL_SUBTYPES):
+            return rows
+    raise InputError("no scope of the fractions table is made of N0-N3 alone")
 
 
 def fig3F(neutrophil_fractions_fig2I: pd.DataFrame) -> Figure:

@@ -126,9 +126,15 @@ def expression_dots(expression: pd.DataFrame, title: str) -> Figure:
     ax.set_xticks(range(len(conditions)), conditions)
     ax.set_yticks(range(len(rows)), rows)
     ax.set_xlim(-0.5, len(conditions) - 0.5)
-    ax.set_ylim(-0.5, len(rows) - 0.5)
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # first row on top
     ax.set_title(title)
     fig.colorbar(points, ax=ax, shrink=0.7, label="Mean log expression")
+    fraction_legend(ax)
+    return fig
+
+
+def fraction_legend(ax) -> None:
+    """Dot sizes of the expression panels: the share of a group's cells expressing the gene."""
     handles = [
         ax.scatter([], [], s=20 + 280 * f, color="grey", label=f"{f:.0%}") for f in (0.25, 0.5, 1.0)
     ]
@@ -139,7 +145,6 @@ def expression_dots(expression: pd.DataFrame, title: str) -> Figure:
         loc="upper left",
         frameon=False,
     )
-    return fig
 
 
 def subtype_dots(expression: pd.DataFrame, condition: str, title: str) -> Figure:
@@ -161,11 +166,12 @@ def subtype_dots(expression: pd.DataFrame, condition: str, title: str) -> Figure
     ax.set_xticks(range(len(groups)), groups, rotation=45, ha="right")
     ax.set_yticks(range(len(genes)), genes)
     ax.set_xlim(-0.5, len(groups) - 0.5)
-    ax.set_ylim(-0.5, len(genes) - 0.5)
+    ax.set_ylim(len(genes) - 0.5, -0.5)  # first gene on top
     ax.set_title(f"{title} ({condition})")
     if table.empty:
         ax.text(0.5, 0.5, f"no cells in {condition}", transform=ax.transAxes, ha="center")
     fig.colorbar(points, ax=ax, shrink=0.7, label="Mean log expression")
+    fraction_legend(ax)
     return fig
 
 

@@ -18,7 +18,7 @@ def km_by_variable(patients: pd.DataFrame, cutpoints: pd.DataFrame, variable: st
     (the log-rank p of a chosen cut is optimistic)."""
     row = cutpoints.set_index("variable").loc[variable]
     if not np.isfinite(row["cutpoint"]):
-        return _message(f"{variable}: no survival analysis (no cutpoint)")
+        return _message(f"{variable}: no survival split (no cutpoint: no values or all equal)")
     grouped = patients[patients[f"{variable}_group"].isin(["high", "low"])]
     title = f"{variable}: cut {row['cutpoint']:.3g}, maxstat-adjusted p = {row['adjusted_p']:.2g}"
     return plot_km(
