@@ -42,7 +42,9 @@ ATLAS_TABLES = (
 RERUN_TABLES = (*ATLAS_TABLES, "results/qc/summary.tsv", "results/subsets/labels.tsv")
 """Tables the killed run rebuilds: they must equal the reference run's byte for byte."""
 KNOWN_GAPS = {
-    "fig4D-mac1-falls-mn": "the MAC1 subcluster does not follow the planted decline (issue 4)",
+    # planted 0.20 -> 0.12 of macrophages, but with ~45 macrophages per liver the drawn truth
+    # itself is flat (0.155 -> 0.154); the subclusters match it (ARI 1.0)
+    "fig4D-mac1-falls-mn": "the demo's drawn MAC1 share does not fall (issue 9)",
 }
 """Planted claims the demo run does not reproduce yet, and why; each must stay not reproduced
 (so the list shrinks as the pipeline improves) and every other planted claim must be reproduced."""

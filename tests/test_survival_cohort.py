@@ -83,21 +83,27 @@ def test_cohort_errors_name_the_field(tmp_path):
         sc.read_geo_cohort(matrix, platform, {**CLINICAL_KEYS, "patient": "patient"})
 
 
+def clinical_with_hazard(risk: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """One patient per value of ``risk``: exponential death times with hazard 0.03 x exp(2 x
+    risk), censored uniformly between 10 and 80."""
+    death = rng.exponential(1 / (0.03 * np.exp(2 * risk)))
+    censor = rng.uniform(10, 80, len(risk))
+    return pd.DataFrame(
+        {
+            "sample": [f"s{i}" for i in range(len(risk))],
+            "patient": [f"p{i}" for i in range(len(risk))],
+            "OS_time": np.minimum(death, censor).round(1),
+            "OS_event": (death <= censor).astype(int),
+        }
+    )
+
+
 def test_fraction_survival_splits_at_the_cut_and_finds_the_prognostic_fraction():
     rng = np.random.default_rng(4)
     n = 150
     risky = rng.uniform(0, 1, n)
     neutral = rng.uniform(0, 1, n)
-    death = rng.exponential(1 / (0.03 * np.exp(2 * risky)))
-    censor = rng.uniform(10, 80, n)
-    clinical = pd.DataFrame(
-        {
-            "sample": [f"s{i}" for i in range(n)],
-            "patient": [f"p{i}" for i in range(n)],
-            "OS_time": np.minimum(death, censor).round(1),
-            "OS_event": (death <= censor).astype(int),
-        }
-    )
+    clinical = clinical_with_hazard(risky, rng)
     fractions = pd.concat(
         [
             pd.DataFrame(
@@ -153,18 +159,8 @@ def test_km_panels_and_the_signature_panels(tmp_path):
     from livermet.signature import signature_survival
 
     rng = np.random.default_rng(8)
-    n = 80
-    n1 = rng.uniform(0, 1, n)
-    death = rng.exponential(1 / (0.03 * np.exp(2 * n1)))
-    censor = rng.uniform(10, 80, n)
-    clinical = pd.DataFrame(
-        {
-            "sample": [f"s{i}" for i in range(n)],
-            "patient": [f"p{i}" for i in range(n)],
-            "OS_time": np.minimum(death, censor).round(1),
-            "OS_event": (death <= censor).astype(int),
-        }
-    )
+    n1 = rng.uniform(0, 1, 80)
+    clinical = clinical_with_hazard(n1, rng)
     fractions = pd.DataFrame(
         {"sample": clinical["sample"], "group": "", "scope": "all", "cell_type": "N1"}
     ).assign(proportion=n1)

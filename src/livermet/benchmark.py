@@ -1,0 +1,160 @@
+"""Benchmark harness: the demo study at a chosen scale, run by Snakemake, and one table of what
+every job cost.
+
+Performance is measured, not asserted: Snakemake's ``benchmark:`` file of each job (wall seconds,
+peak RSS, CPU seconds) is the record, and this module gathers them into one table and a markdown
+summary with the machine it ran on. Run it as
+``python -m livermet.benchmark --cells 54000 --workdir DIR``; the run lives in its own directory
+(a copy of the workflow, the package imported from this checkout), so the project's ``results/``
+is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from livermet.errors import InputError
+from livermet.io import write_table
+
+PROJECT_PARTS = ("Snakefile", "config", "workflow", "resources", "envs")
+"""What a run directory needs of the project (``src`` is linked, not copied)."""
+TARGETS = {
+    "core": ("results/atlas/atlas.h5ad",),  # ingest -> QC -> integration -> annotated atlas
+    "all": (),  # the workflow's default target: every table and figure
+}
+N_SAMPLES = 6  # the demo's livers (config/samples.tsv)
+COLUMNS = {"s": "wall_s", "max_rss": "max_rss_mb", "cpu_time": "cpu_s"}
+
+
+def prepare_run(project: Path, workdir: Path, cells: int) -> Path:
+    """A run directory: the workflow copied from ``project``, the demo scaled to ``cells``."""
+    if cells < N_SAMPLES * 50:
+        raise InputError(f"--cells {cells}: at least {N_SAMPLES * 50} (50 per demo liver)")
+    if (workdir / "results").exists():
+        raise InputError(f"{workdir}: holds results of an earlier run; give a new directory")
+    workdir.mkdir(parents=True, exist_ok=True)
+    for part in PROJECT_PARTS:
+        source = project / part
+        if source.is_dir():
+            shutil.copytree(source, workdir / part, dirs_exist_ok=True)
+        else:
+            shutil.copy(source, workdir / part)
+    if not (workdir / "src").exists():
+        (workdir / "src").symlink_to(project / "src")
+    config_path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["demo"]["cells_per_sample"] = cells // N_SAMPLES
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return workdir
+
+
+def run_workflow(workdir: Path, cores: int, targets: tuple[str, ...], dry_run: bool) -> float:
+    """Run Snakemake in ``workdir``; its own output goes to ``snakemake.log`` there. Returns the
+    wall seconds of the whole run."""
+    command = [str(Path(sys.executable).parent / "snakemake"), "--cores", str(cores), *targets]
+    if dry_run:
+        command.append("--dry-run")
+    start = time.perf_counter()
+    with open(workdir / "snakemake.log", "w") as log:
+        result = subprocess.run(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise InputError(f"snakemake failed in {workdir}; see {workdir / 'snakemake.log'}")
+    return time.perf_counter() - start
+
+
+def collect_benchmarks(folder: Path) -> pd.DataFrame:
+    """One row per job from Snakemake benchmark files under ``folder``: the job (the file's path
+    without ``.tsv``), wall seconds, peak RSS (MB) and CPU seconds, costliest first."""
+    rows = []
+    for path in sorted(folder.rglob("*.tsv")):
+        record = pd.read_csv(path, sep="\t").iloc[-1]  # repeated runs append; keep the last
+        job = path.relative_to(folder).with_suffix("").as_posix()
+        rows.append({"job": job, **{new: float(record[old]) for old, new in COLUMNS.items()}})
+    if not rows:
+        raise InputError(f"{folder}: no Snakemake benchmark files")
+    table = pd.DataFrame(rows)
+    return table.sort_values(["wall_s", "job"], ascending=[False, True], ignore_index=True)
+
+
+def machine() -> str:
+    """What the numbers were measured on: CPU model, cores, memory, OS."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    memory = ""
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GB"
+    return f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}"
+
+
+def summary(table: pd.DataFrame, cells: int, target: str, cores: int, wall: float) -> str:
+    """Markdown: the run's totals and the per-job table."""
+    lines = [
+        f"Demo at {cells:,} cells, target `{target}`, `--cores {cores}`, on {machine()}.",
+        "",
+        f"Whole run {wall:.0f} s wall; jobs: {len(table)}, summed job wall "
+        f"{table['wall_s'].sum():.0f} s, largest peak RSS {table['max_rss_mb'].max():.0f} MB.",
+        "",
+        "| job | wall s | peak RSS MB | CPU s |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {row.job} | {row.wall_s:.1f} | {row.max_rss_mb:.0f} | {row.cpu_s:.1f} |"
+        for row in table.itertuples()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m livermet.benchmark", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--cells", type=int, default=54000, help="demo cells in all (default 54000)"
+    )
+    parser.add_argument("--target", choices=sorted(TARGETS), default="core")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--workdir", type=Path, required=True, help="a new directory for the run")
+    parser.add_argument("--project", type=Path, default=Path(__file__).resolve().parents[2])
+    parser.add_argument("--dry-run", action="store_true", help="plan the jobs only")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Prepare, run, collect; writes ``benchmark.tsv`` and ``benchmark.md`` in the run directory."""
+    args = parse_args(argv)
+    try:
+        workdir = prepare_run(args.project, args.workdir, args.cells)
+        wall = run_workflow(workdir, args.cores, TARGETS[args.target], args.dry_run)
+        if args.dry_run:
+            print(f"planned; see {workdir / 'snakemake.log'}")
+            return 0
+        table = collect_benchmarks(workdir / "results" / "benchmarks")
+    except InputError as err:
+        print(f"livermet.benchmark: {err}", file=sys.stderr)
+        return 2
+    write_table(table, workdir / "benchmark.tsv")
+    text = summary(table, args.cells, args.target, args.cores, wall)
+    (workdir / "benchmark.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
