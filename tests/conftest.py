@@ -5,9 +5,13 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pytest
+from livermet.numerics import use_portable_kernels
+
+use_portable_kernels()  # before NumPy loads: the kernels the workflow's jobs use
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -6,6 +6,7 @@ by the checks; tests/test_report.py reruns part of it and checks that tables are
 
 from __future__ import annotations
 
+import platform
 import re
 
 import numpy as np
@@ -51,6 +52,16 @@ def test_every_target_is_built(demo_run):
     assert (
         summary["cells_out"] == summary["cells_in"] - summary["removed_qc"] - summary["doublets"]
     ).all()
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64"),
+    reason="the portable kernels are x86-64 settings",
+)
+def test_jobs_compute_with_the_portable_kernels(demo_run):
+    # what every rule's log records first; the Snakefile sets it for every job it starts
+    log = (demo_run / "results/logs/integrate.log").read_text()
+    assert re.search(r"numerics: BLAS openblas \S+ \(Haswell kernels", log), log[:500]
 
 
 def test_major_types_match_the_truth_on_retained_singlets(cell_types, truth):

@@ -125,8 +125,10 @@ def rule_logging(log_path: str | os.PathLike | None) -> Iterator[None]:
     import sys
 
     from livermet.errors import InputError
+    from livermet.numerics import log_kernels
 
     setup_logging(log_path)
+    log_kernels()
     try:
         yield
     except InputError as err:

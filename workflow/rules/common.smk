@@ -18,7 +18,11 @@ os.environ.update(
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.abspath(".snakemake/numba_cache"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from livermet.numerics import use_portable_kernels  # noqa: E402
 from livermet.panels import PANELS  # noqa: E402
+
+# Jobs inherit AVX2 BLAS/NumPy kernels: the same tables on every x86-64 machine.
+use_portable_kernels()
 
 validate(config, "../../config/schemas/config.schema.yaml")
 if "datasets" in config:
