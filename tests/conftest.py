@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 from livermet.numerics import use_portable_kernels
@@ -61,12 +62,28 @@ def shared_numba_cache(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def demo_run_started(request, tmp_path_factory, shared_numba_cache):
+    """The session's demo run, started in the background when the session begins if any selected
+    test needs it: the unit tests then run beside it rather than before it (the run leaves a core
+    idle through its single-job stretches), which shortens CI by minutes."""
+    from workflow_utils import make_workdir, start_snakemake, stop_snakemake
+
+    if not any("demo_run" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    workdir = make_workdir(tmp_path_factory.mktemp("demo") / "run")
+    process = start_snakemake(workdir, "--cores", "2", env=dict(os.environ))
+    yield workdir, process
+    stop_snakemake(process)
+
+
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory):
+def demo_run(demo_run_started):
     """One full run of the default demo (6 samples x 600 cells, every target), shared by the
     workflow, report and scorecard checks and the reference of the rerun checks."""
-    from workflow_utils import make_workdir, snakemake
+    from workflow_utils import tail
 
-    workdir = make_workdir(tmp_path_factory.mktemp("demo") / "run")
-    snakemake(workdir)
+    workdir, process = demo_run_started
+    assert process.wait() == 0, tail(workdir)
     return workdir

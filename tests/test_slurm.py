@@ -10,11 +10,9 @@ from squeue and no account is given. Needs root (apt-get, the daemons); CI runs 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections import Counter
@@ -24,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from slurm.cluster import Cluster, one_node_cluster
-from workflow_utils import REPO, SNAKEMAKE, make_workdir
+from workflow_utils import LOG, REPO, make_workdir, start_snakemake, stop_snakemake, tail
 
 pytestmark = [
     pytest.mark.workflow,
@@ -45,7 +43,6 @@ TARGETS = (*TABLES, "results/figures/fig1G.pdf")
 LOCAL_RULES = {"figure"}  # the Snakefile's local rules among TARGETS' jobs
 THREADS = 2  # as in the local run (--cores 2), so that the tables can be compared byte for byte
 RUN_TIMEOUT = 900  # seconds for one snakemake run
-LOG = "snakemake.log"  # in the run's directory
 
 
 @dataclass
@@ -112,19 +109,6 @@ def slurm_run(cluster, local_started, tmp_path_factory) -> SlurmRun:
     return SlurmRun(workdir, log, squeue_records(cluster, run_id))
 
 
-def start_snakemake(workdir: Path, *args: str, env: dict) -> subprocess.Popen:
-    """Start snakemake in its own process group, its output going to snakemake.log."""
-    with open(workdir / LOG, "w") as log:
-        return subprocess.Popen(
-            [SNAKEMAKE, *args],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 def finish_snakemake(
     process: subprocess.Popen, workdir: Path, cluster: Cluster | None = None
 ) -> str:
@@ -136,19 +120,6 @@ def finish_snakemake(
         pytest.fail(f"snakemake ran past {RUN_TIMEOUT} s\n{tail(workdir)}{daemon_logs(cluster)}")
     assert process.returncode == 0, tail(workdir) + daemon_logs(cluster)
     return (workdir / LOG).read_text()
-
-
-def stop_snakemake(process: subprocess.Popen) -> None:
-    """End a run that a failure left going: its process group, i.e. snakemake and its jobs."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if process.poll() is None:
-            os.killpg(process.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=60)
-
-
-def tail(workdir: Path) -> str:
-    return (workdir / LOG).read_text()[-8000:]
 
 
 def daemon_logs(cluster: Cluster | None) -> str:

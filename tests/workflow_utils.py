@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+LOG = "snakemake.log"  # a background run's output, in its directory
 
 
 def make_workdir(root: Path, **overrides: dict) -> Path:
@@ -39,3 +43,30 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     if check:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return result
+
+
+def start_snakemake(workdir: Path, *args: str, env: dict) -> subprocess.Popen:
+    """Start snakemake in the background, in its own process group, its output going to
+    ``workdir/snakemake.log``."""
+    with open(workdir / LOG, "w") as log:
+        return subprocess.Popen(
+            [SNAKEMAKE, *args],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_snakemake(process: subprocess.Popen) -> None:
+    """End a run that a failure left going: its process group, i.e. snakemake and its jobs."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=60)
+
+
+def tail(workdir: Path) -> str:
+    return (workdir / LOG).read_text()[-8000:]
