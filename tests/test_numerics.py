@@ -8,20 +8,34 @@ import platform
 import pytest
 from threadpoolctl import threadpool_info
 
-from livermet.numerics import PORTABLE_KERNELS, describe_kernels, use_portable_kernels
+from livermet.numerics import (
+    PORTABLE_KERNELS,
+    cpu_flags_of_this_machine,
+    describe_kernels,
+    use_portable_kernels,
+)
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
+AVX2 = X86 and "avx2" in cpu_flags_of_this_machine()
 
 
 @pytest.mark.skipif(not X86, reason="the portable kernels are x86-64 settings")
 def test_defaults_fill_only_unset_variables():
     environ = {"OPENBLAS_CORETYPE": "SkylakeX"}
-    use_portable_kernels(environ)
+    use_portable_kernels(environ, cpu_flags={"sse4_2", "avx", "avx2", "avx512f"})
     assert environ["OPENBLAS_CORETYPE"] == "SkylakeX"  # the user's choice stands
     assert environ["NPY_DISABLE_CPU_FEATURES"] == PORTABLE_KERNELS["NPY_DISABLE_CPU_FEATURES"]
 
 
 @pytest.mark.skipif(not X86, reason="the portable kernels are x86-64 settings")
+def test_a_cpu_without_avx2_keeps_its_native_kernels():
+    # forcing OpenBLAS's Haswell kernels there would end the job with an illegal instruction
+    environ = {}
+    use_portable_kernels(environ, cpu_flags={"sse4_2", "avx"})
+    assert environ == {}
+
+
+@pytest.mark.skipif(not AVX2, reason="the portable kernels need an x86-64 CPU with AVX2")
 def test_this_process_computes_with_the_avx2_kernels():
     blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["architecture"] == "Haswell" for pool in blas), blas

@@ -6,9 +6,11 @@ The two round differently in the last bits, and in a small atlas that is enough 
 borderline cell to another Leiden cluster. The demo run showed it: on an AVX-512 CPU (OpenBLAS
 SkylakeX kernels) the N1 share of neutrophils came out 0.354 in PMN and 0.349 in MN, while the
 same code with AVX2 kernels gives the rising shares the demo plants. Pinning both libraries to
-their AVX2 kernels (which every x86-64 CPU of the last ten years has) costs little speed and makes
-tables identical across such machines. Users who want the native kernels set the variables
-themselves; the defaults here only apply where they are unset.
+their AVX2 kernels makes tables identical across machines that have AVX2 (every x86-64 CPU of the
+last ten years); it gives up the AVX-512 speed-up of matrix products where there is one. A CPU
+without AVX2 (or one whose flags cannot be read) keeps its native kernels: forcing AVX2 there
+would crash. Users who want the native kernels set the variables themselves; the defaults here
+only apply where they are unset.
 """
 
 from __future__ import annotations
@@ -24,13 +26,30 @@ PORTABLE_KERNELS = {
 """Environment variables read once, when OpenBLAS and NumPy load: AVX2 kernels, no AVX-512."""
 
 
-def use_portable_kernels(environ: os._Environ | dict = os.environ) -> None:
-    """Set :data:`PORTABLE_KERNELS` where unset, on x86-64 only (other CPUs have one kernel set).
+def use_portable_kernels(
+    environ: os._Environ | dict = os.environ, cpu_flags: set[str] | None = None
+) -> None:
+    """Set :data:`PORTABLE_KERNELS` where unset, on x86-64 CPUs with AVX2 (``cpu_flags``: read
+    from /proc/cpuinfo unless given).
 
     Must run before NumPy is imported in the process that computes, or in its parent."""
-    if platform.machine().lower() in ("x86_64", "amd64"):
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return
+    if "avx2" in (cpu_flags if cpu_flags is not None else cpu_flags_of_this_machine()):
         for name, value in PORTABLE_KERNELS.items():
             environ.setdefault(name, value)
+
+
+def cpu_flags_of_this_machine(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
+    """The CPU's feature flags as Linux lists them; empty where there is no /proc/cpuinfo."""
+    try:
+        with open(cpuinfo) as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return set()
 
 
 def describe_kernels() -> str:
