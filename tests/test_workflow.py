@@ -6,7 +6,6 @@ by the checks; tests/test_report.py reruns part of it and checks that tables are
 
 from __future__ import annotations
 
-import platform
 import re
 
 import numpy as np
@@ -18,7 +17,7 @@ from test_cellchat import check_planted_communication
 from workflow_utils import make_workdir, snakemake
 
 from livermet.figures.fig2 import volcano_classes
-from livermet.numerics import cpu_flags_of_this_machine
+from livermet.numerics import portable_kernels_apply
 from livermet.panels import PANELS
 
 pytestmark = pytest.mark.workflow
@@ -56,9 +55,7 @@ def test_every_target_is_built(demo_run):
 
 
 @pytest.mark.skipif(
-    platform.machine().lower() not in ("x86_64", "amd64")
-    or "avx2" not in cpu_flags_of_this_machine(),
-    reason="the portable kernels need an x86-64 CPU with AVX2",
+    not portable_kernels_apply(), reason="the portable kernels need an x86-64 CPU with AVX2"
 )
 def test_jobs_compute_with_the_portable_kernels(demo_run):
     # what every rule's log records first; the Snakefile sets it for every job it starts

@@ -26,16 +26,21 @@ PORTABLE_KERNELS = {
 """Environment variables read once, when OpenBLAS and NumPy load: AVX2 kernels, no AVX-512."""
 
 
+def portable_kernels_apply(cpu_flags: set[str] | None = None) -> bool:
+    """Whether this is an x86-64 CPU with AVX2 (``cpu_flags``: read from /proc/cpuinfo unless
+    given), the only kind the portable kernels are set on."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    return "avx2" in (cpu_flags if cpu_flags is not None else cpu_flags_of_this_machine())
+
+
 def use_portable_kernels(
     environ: os._Environ | dict = os.environ, cpu_flags: set[str] | None = None
 ) -> None:
-    """Set :data:`PORTABLE_KERNELS` where unset, on x86-64 CPUs with AVX2 (``cpu_flags``: read
-    from /proc/cpuinfo unless given).
+    """Set :data:`PORTABLE_KERNELS` where unset, where :func:`portable_kernels_apply`.
 
     Must run before NumPy is imported in the process that computes, or in its parent."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return
-    if "avx2" in (cpu_flags if cpu_flags is not None else cpu_flags_of_this_machine()):
+    if portable_kernels_apply(cpu_flags):
         for name, value in PORTABLE_KERNELS.items():
             environ.setdefault(name, value)
 
