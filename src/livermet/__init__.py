@@ -8,3 +8,7 @@ __version__ = "0.1.0"
 
 # Study stages in their biological order; obs["condition"] is an ordered categorical of these.
 CONDITIONS = ("control", "PMN", "MN")
+
+# The `contrast` of a composition test over all conditions at once (the others are pairs); here,
+# not in livermet.composition, so that figure jobs read it without importing the limma stack.
+OVERALL = "overall"

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 from scipy.stats import mannwhitneyu
 
 from livermet.deconvolve import markers_from_table, reference_based_decomposition
@@ -149,6 +148,8 @@ def select_markers(reference: ad.AnnData, settings: MarkerSettings) -> list[str]
     The Wilcoxon runs on log-normalised ``X`` of at most ``max_cells_per_type`` cells per type
     (seeded), which keeps it cheap at atlas scale.
     """
+    import scanpy as sc  # here, not above: the figure jobs importing compare_groups need not
+
     if settings.n_per_type == 0:
         return None
     rng = np.random.default_rng(settings.seed)

@@ -44,7 +44,7 @@ from inmoose.limma import contrasts_fit, fitFDist, lmFit
 from scipy import stats
 from scipy.optimize import brentq
 
-from livermet import CONDITIONS
+from livermet import CONDITIONS, OVERALL
 from livermet.bulk import _contrast_matrix, check_contrast_groups, contrast_name, group_means_design
 from livermet.errors import InputError
 
@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 
 METHODS = ("propeller", "wilcoxon_cells")
 TRANSFORMS = ("logit", "asin")
-OVERALL = "overall"
 PAIRS = (("PMN", "control"), ("MN", "control"), ("MN", "PMN"))
 WINSOR_TAIL_P = (0.05, 0.1)
 """limma's default tail proportions for the robust (Winsorized) prior fit."""

@@ -66,7 +66,6 @@ from livermet.tables import read_microwell_dge
 
 log = logging.getLogger(__name__)
 
-GROUPS = ("liver_normal", "liver_tumour", "pbmc_normal", "pbmc_tumour")
 COMPARISONS = (("liver", "liver_tumour", "liver_normal"), ("PBMC", "pbmc_tumour", "pbmc_normal"))
 N1 = "N1"
 UNASSIGNED = "Unassigned"

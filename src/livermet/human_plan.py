@@ -16,6 +16,8 @@ from livermet.errors import InputError
 
 TISSUES = ("liver", "PBMC")
 STATUSES = ("normal", "tumour")
+GROUPS = ("liver_normal", "liver_tumour", "pbmc_normal", "pbmc_tumour")
+"""Tissue x status groups of the human cells, in the order tables and figures show them."""
 FORMATS = ("microwell_dge", "rhapsody_csv", "mex", "10x_h5", "h5ad")
 """Microwell-seq dense tables (livermet.tables) and the formats of livermet.readers."""
 

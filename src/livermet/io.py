@@ -14,9 +14,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anndata as ad
 import pandas as pd
+
+if TYPE_CHECKING:  # anndata is imported by the writer that needs it: figure jobs do not
+    import anndata as ad
 
 
 @contextlib.contextmanager
@@ -80,6 +83,8 @@ def write_h5ad(adata: ad.AnnData, path: str | os.PathLike) -> None:
     ``fill_time="alloc"`` makes HDF5 initialise the unused end of each dataset's last chunk, so the
     same data give the same bytes.
     """
+    import anndata as ad
+
     with atomic_path(path, suffix=".h5ad") as tmp:
         ad.io.write_h5ad(tmp, adata, dataset_kwargs={"compression": "lzf", "fill_time": "alloc"})
 

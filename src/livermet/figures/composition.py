@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from livermet import CONDITIONS
-from livermet.composition import OVERALL
+from livermet import CONDITIONS, OVERALL
 
 CONDITION_COLOURS = {"control": "#4c72b0", "PMN": "#dd8452", "MN": "#c44e52"}
 METHOD_LABELS = {"propeller": "propeller F", "wilcoxon_cells": "cell Kruskal-Wallis"}

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import anndata as ad
+from typing import TYPE_CHECKING
+
 import matplotlib.pyplot as plt
 import pandas as pd
-import scanpy as sc
 from matplotlib.figure import Figure
 
 from livermet import CONDITIONS
+
+if TYPE_CHECKING:
+    import anndata as ad
 
 TYPE_LABELS = {"TNK": "T/NK"}
 
 
 def umap_by_type(atlas: ad.AnnData) -> Figure:
     """Fig 1E: UMAP coloured by major cell type."""
+    import scanpy as sc  # here, not above: most panels of this module draw from tables
+
     fig, ax = plt.subplots(figsize=(6, 5))
     labelled = atlas.copy()
     labelled.obs["cell_type"] = labelled.obs["cell_type"].cat.rename_categories(
@@ -26,6 +31,8 @@ def umap_by_type(atlas: ad.AnnData) -> Figure:
 
 def marker_dotplot(atlas: ad.AnnData, major_markers: dict) -> Figure:
     """Fig 1F: dot plot of each type's markers (mean expression and fraction expressing)."""
+    import scanpy as sc
+
     genes = {
         TYPE_LABELS.get(name, name): [g for g in entry["markers"] if g in atlas.var_names]
         for name, entry in major_markers.items()

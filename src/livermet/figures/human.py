@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from livermet.human import GROUPS
+from livermet.human_plan import GROUPS
 
 GROUP_LABELS = {
     "liver_normal": "Liver normal",

@@ -12,12 +12,11 @@ Panel families, each a function returning a Figure: :func:`top_up_heatmap`,
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
-import anndata as ad
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import scanpy as sc
 import scipy.sparse as sp
 from matplotlib.colors import ListedColormap, TwoSlopeNorm
 from matplotlib.figure import Figure
@@ -25,6 +24,9 @@ from matplotlib.figure import Figure
 from livermet import CONDITIONS
 from livermet.errors import InputError
 from livermet.figures.fig2 import paper_method, volcano_classes, volcano_figure
+
+if TYPE_CHECKING:
+    import anndata as ad
 
 HEATMAP_CLIP = 2.5
 """Scaled expression shown within +-2.5, as Seurat's DoHeatmap (disp.min/disp.max)."""
@@ -259,6 +261,8 @@ def comparison_genes(de: pd.DataFrame, markers: tuple[str, ...], n_top: int = 5)
 
 def marker_dotplot(subset: ad.AnnData, de: pd.DataFrame, markers=N1_N3_MARKERS) -> Figure:
     """Dot plot over the subtypes of the named markers and the top DE genes of ``de``."""
+    import scanpy as sc  # here, not above: most panels of this module draw from tables
+
     named = _named_subtypes(subset)
     groups = comparison_genes(de, tuple(markers))
     groups = {k: [g for g in v if g in named.var_names] for k, v in groups.items()}
@@ -276,6 +280,8 @@ def marker_dotplot(subset: ad.AnnData, de: pd.DataFrame, markers=N1_N3_MARKERS) 
 
 def marker_violin(subset: ad.AnnData, gene: str) -> Figure:
     """Violins of one gene's log-normalised expression per subtype."""
+    import scanpy as sc
+
     named = _named_subtypes(subset)
     _check_genes(named, [gene])
     fig, ax = plt.subplots(figsize=(4, 3.5))
