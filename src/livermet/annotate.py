@@ -4,6 +4,10 @@ Each cell gets one gene-set score per type (scanpy ``score_genes``, Seurat's Add
 analogue); a cluster takes the type with the highest mean score, but only when most of its cells
 agree (the per-cluster confidence) and the score is clearly positive. Otherwise it is
 ``Unassigned``: a residual doublet or an unexpected population is reported, never forced.
+
+Before naming, a cluster whose cells disagree is split once where that resolves it
+(:func:`split_mixed_clusters`): at atlas resolution a small population (the demo's ~25 tumour
+cells of two MN livers) can share a cluster with a larger one or with another small one.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class AnnotationSettings:
     min_score: float = 0.1
     n_markers: int = 25
     max_cells_per_type: int = 1000
+    split_below: float = 0.9
+    split_resolution: float = 1.0
     seed: int = 0
 
 
@@ -92,6 +98,63 @@ def label_clusters(
     return table.join(mean_scores.add_prefix("score_"), on="cluster")
 
 
+def split_mixed_clusters(
+    adata: ad.AnnData, scores: pd.DataFrame, cluster_key: str, settings: AnnotationSettings
+) -> list[str]:
+    """Try to split each cluster whose cells disagree on their best type (confidence below
+    ``split_below``): Leiden at ``split_resolution`` on the atlas graph restricted to its cells.
+
+    The split is kept, as labels ``<cluster>,<part>`` in ``obs[cluster_key]``, when it resolves
+    the cluster: an unnamed cluster always; a named one when every part is named and a part of
+    another type is as coherent as an agreeing cluster (confidence >= ``split_below``), as ~25
+    tumour cells among cholangiocytes are. Otherwise the cluster stays whole: a split never
+    turns named cells Unassigned, and parts that marker-score noise alone names differently (a
+    subtype defined by the absence of a programme, like the demo's Kupffer1) do not count.
+    Returns the clusters split."""
+    clusters = label_clusters(scores, adata.obs[cluster_key], settings)
+    candidates = clusters[clusters["confidence"] < settings.split_below]
+    split = []
+    names = zip(candidates["cluster"].astype(str), candidates["cell_type"], strict=True)
+    for cluster_id, named in names:
+        parts = leiden_parts(adata, cluster_key, cluster_id, settings)
+        in_cluster = parts.str.startswith(f"{cluster_id},").to_numpy()
+        table = label_clusters(scores[in_cluster], parts[in_cluster], settings)
+        if named == UNASSIGNED or _split_resolves(table, named, settings):
+            adata.obs[cluster_key] = pd.Categorical(parts)
+            split.append(cluster_id)
+            log.info("cluster %s split: %s", cluster_id, ", ".join(table["cell_type"]))
+    return split
+
+
+def _split_resolves(parts: pd.DataFrame, named: str, settings: AnnotationSettings) -> bool:
+    """Whether the parts of a cluster named ``named`` (a :func:`label_clusters` table) are all
+    named and at least one is, coherently, another type."""
+    other = parts[parts["cell_type"] != named]
+    return (
+        (parts["cell_type"] != UNASSIGNED).all()
+        and len(other) > 0
+        and (other["confidence"] >= settings.split_below).all()
+    )
+
+
+def leiden_parts(
+    adata: ad.AnnData, cluster_key: str, cluster_id: str, settings: AnnotationSettings
+) -> pd.Series:
+    """``obs[cluster_key]`` as strings with ``cluster_id`` re-clustered into its parts."""
+    key = f"{cluster_key}_split"  # scanpy keeps the old labels when the two keys are one
+    sc.tl.leiden(
+        adata,
+        resolution=settings.split_resolution,
+        restrict_to=(cluster_key, [cluster_id]),
+        key_added=key,
+        flavor="igraph",
+        n_iterations=-1,
+        directed=False,
+        random_state=settings.seed,
+    )
+    return adata.obs.pop(key).astype(str)
+
+
 def rank_markers(adata: ad.AnnData, groupby: str, settings: AnnotationSettings) -> pd.DataFrame:
     """Top Wilcoxon markers per type on at most ``max_cells_per_type`` cells of each type.
 
@@ -142,6 +205,7 @@ def annotate(
     """Label ``adata.obs[cluster_key]`` clusters in place (``obs[label_key]``); return the
     cluster table and the marker table."""
     scores = score_cell_types(adata, marker_sets, settings.seed)
+    split_mixed_clusters(adata, scores, cluster_key, settings)
     clusters = label_clusters(scores, adata.obs[cluster_key], settings)
     labels = clusters.set_index("cluster")["cell_type"]
     categories = [*marker_sets, UNASSIGNED]
