@@ -30,3 +30,20 @@ def test_snakemake_lint_is_clean():
     result = run(str(BIN / "snakemake"), "--lint")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Lints for" not in result.stdout + result.stderr
+
+
+def test_table_panels_do_not_import_the_analysis_stack():
+    """Each of the ~74 figure jobs is a fresh process; importing scanpy (~2 s) or inmoose's limma
+    (~2 s) in the modules of panels drawn from tables would cost every job that (see the note in
+    livermet.figures.fig1). A module-level import of either in these modules fails here."""
+    modules = ["livermet.io", "livermet.figures"] + [
+        f"livermet.figures.{name}"
+        for name in ("fig1", "fig2", "fig6", "composition", "deconvolution", "human", "survival")
+        + ("lineage_de", "trajectories")
+    ]
+    code = f"import sys; import {', '.join(modules)}; print(*sorted(sys.modules))"
+    result = run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "livermet.figures.lineage_de" in loaded
+    assert not loaded & {"scanpy", "inmoose"}, loaded & {"scanpy", "inmoose"}
