@@ -140,6 +140,27 @@ def test_a_level_type_without_cells_is_reported_as_nan(atlas_and_labels, caplog)
     np.testing.assert_allclose(b["proportion"], 1)
 
 
+def test_a_label_with_too_few_cells_is_left_out_of_the_reference(atlas_and_labels, caplog):
+    # a few misassigned cells (a re-drawn demo put 1 control cell in a Tumour cluster) are not a
+    # profile; a one-cell type used to stop the marker test ("only contain one sample")
+    atlas, labels, expression = atlas_and_labels
+    labels = labels.copy()
+    labels.loc[labels.index[[1, 2, 3]], "cell_type"] = "Tumour"
+    level = cf.Level("cell_type", types=("B", "TNK", "Myeloid", "Hepatocyte", "Tumour"))
+    with caplog.at_level("WARNING", logger="livermet.cell_fractions"):
+        reference = cf.reference_cells(atlas, labels, level)
+    assert "fewer than 10 cells: {'Tumour': 3}" in caplog.text
+    assert set(reference.obs["reference_label"]) == {"B", "TNK", "Myeloid", "Hepatocyte"}
+    assert len(cf.select_markers(reference, cf.MarkerSettings(n_per_type=5, min_log2fc=1))) == 20
+    bulk = bulk_mixture(expression, np.random.default_rng(0).dirichlet([5] * len(TYPES), 4))
+    table = cf.estimate_fractions(bulk, reference, level, None)
+    assert table.loc[table["cell_type"] == "Tumour", "proportion"].isna().all()
+    kept = cf.reference_cells(atlas, labels, cf.Level("cell_type", min_cells=3))
+    assert (kept.obs["reference_label"] == "Tumour").sum() == 3
+    with pytest.raises(InputError, match="no reference label has 1000 cells"):
+        cf.reference_cells(atlas, labels, cf.Level("cell_type", min_cells=1000))
+
+
 def test_markers_are_unique_per_type_and_mostly_the_planted_ones(atlas_and_labels):
     atlas, labels, _ = atlas_and_labels
     reference = cf.reference_cells(atlas, labels, cf.Level("cell_type"))

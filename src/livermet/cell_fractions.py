@@ -15,7 +15,10 @@ A *level* says which atlas cells form the reference and what they are called:
 * ``conditions``: the livers the reference comes from (the paper used control and PMN livers for
   the immune fractions of Fig 1I-K);
 * ``scopes``: groups of types whose fractions are also reported renormalised among themselves
-  (``immune: [TNK, Myeloid, B]`` gives Fig 1I-K's "share among immune cells").
+  (``immune: [TNK, Myeloid, B]`` gives Fig 1I-K's "share among immune cells");
+* ``min_cells``: a label with fewer reference cells is left out (its fraction reported NaN where
+  the level names it). A handful of cells is a misassignment, not a profile: a re-drawn demo put
+  one control cell in a Tumour cluster, and a one-cell type cannot be tested for markers.
 
 Markers are chosen as BisqueRNA's users choose them: a one-vs-rest Wilcoxon of each reference type
 (Seurat ``FindAllMarkers``), genes with a positive log2 fold change of at least ``min_log2fc`` and
@@ -56,6 +59,7 @@ class Level:
     others: str | None = None
     conditions: tuple[str, ...] | None = None
     scopes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    min_cells: int = 10
 
     @classmethod
     def from_config(cls, settings: Mapping) -> Level:
@@ -65,6 +69,7 @@ class Level:
             others=settings.get("others"),
             conditions=tuple(settings["conditions"]) if settings.get("conditions") else None,
             scopes={name: tuple(types) for name, types in (settings.get("scopes") or {}).items()},
+            min_cells=settings.get("min_cells", cls.min_cells),
         )
 
 
@@ -128,10 +133,19 @@ def reference_cells(atlas: ad.AnnData, labels: pd.DataFrame, level: Level) -> ad
             f"no atlas cell has a {level.label} among {level.types or 'the labels'} in "
             f"conditions {level.conditions or 'any'}"
         )
+    counts = pd.Series(label[keep]).value_counts()
+    too_few = counts[counts < level.min_cells]
+    if len(too_few):
+        log.warning(
+            "left out of the reference, fewer than %d cells: %s", level.min_cells, too_few.to_dict()
+        )
+        keep &= ~np.isin(label, too_few.index)
+        counts = counts.drop(too_few.index)
+    if not keep.any():
+        raise InputError(f"no reference label has {level.min_cells} cells (min_cells of the level)")
     reference = atlas[names[keep]].copy()
     reference.obs["reference_label"] = pd.Categorical(label[keep])
     reference.obs["reference_sample"] = rows["sample"].to_numpy()[keep]
-    counts = reference.obs["reference_label"].value_counts()
     log.info("reference: %d cells, %s", reference.n_obs, counts.to_dict())
     if level.types is not None:
         absent = [t for t in level.types if counts.get(t, 0) == 0]
