@@ -189,7 +189,9 @@ def composition(obs: pd.DataFrame, key: str = "cell_type") -> pd.DataFrame:
     """Per-sample counts and proportions of each type (zeros included), with the condition."""
     counts = pd.crosstab(obs["sample"], obs[key])
     long = counts.stack().rename("n_cells").reset_index()
-    long["proportion"] = long["n_cells"] / long.groupby("sample")["n_cells"].transform("sum")
+    long["proportion"] = long["n_cells"] / long.groupby("sample", observed=True)[
+        "n_cells"
+    ].transform("sum")
     conditions = obs.groupby("sample", observed=True)["condition"].first()
     long.insert(1, "condition", long["sample"].map(conditions).astype(str))
     return long

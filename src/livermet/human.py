@@ -54,7 +54,14 @@ from livermet.annotate import (
     load_marker_sets,
     score_cell_types,
 )
-from livermet.atlas import AtlasSettings, cluster, leiden_clusters, normalise, run_harmony
+from livermet.atlas import (
+    AtlasSettings,
+    cluster,
+    leiden_clusters,
+    normalise,
+    run_harmony,
+    scaled_pca,
+)
 from livermet.errors import InputError
 from livermet.human_plan import check_dataset
 from livermet.ingest import check_counts
@@ -368,11 +375,7 @@ def embed(adata: ad.AnnData, settings: AtlasSettings, min_gene_cells: int = 3) -
         inplace=False,
     )
     genes = candidates.var_names[hvg["highly_variable"].to_numpy()]
-    scaled = adata[:, genes].copy()
-    sc.pp.scale(scaled, max_value=10)
-    n_pcs = min(settings.n_pcs, scaled.n_obs - 1, scaled.n_vars - 1)
-    sc.pp.pca(scaled, n_comps=n_pcs, random_state=settings.seed)
-    adata.obsm["X_pca"] = scaled.obsm["X_pca"]
+    adata.obsm["X_pca"], _ = scaled_pca(adata, genes, settings.n_pcs, settings.seed)
     key = settings.harmony_key
     if adata.obs[key].nunique() > 1:
         adata.obsm["X_pca_harmony"] = run_harmony(

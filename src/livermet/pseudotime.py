@@ -62,7 +62,14 @@ def ensure_graph(
         raise InputError(f"AnnData has no kNN graph and no obsm[{use_rep!r}] to build one from")
     n_pcs = min(n_pcs, adata.obsm[use_rep].shape[1])
     log.info("no stored kNN graph: building one on %s (%d dims, k=%d)", use_rep, n_pcs, n_neighbors)
-    sc.pp.neighbors(adata, n_neighbors=n_neighbors, n_pcs=n_pcs, use_rep=use_rep, random_state=seed)
+    sc.pp.neighbors(
+        adata,
+        n_neighbors=n_neighbors,
+        n_pcs=n_pcs,
+        use_rep=use_rep,
+        transformer="sklearn",  # exact, as in livermet.atlas.leiden_clusters
+        random_state=seed,
+    )
 
 
 def root_cell(dc1: np.ndarray, in_root: np.ndarray) -> int:

@@ -54,8 +54,15 @@ def read_rhapsody_csv(path: Path, chunk_cells: int = 2000) -> ad.AnnData:
         raise InputError(f"{path}: expected a 'Cell_Index' header after the '##' lines")
     genes = [column.split("|")[0] for column in header[1:]]
     blocks, barcodes = [], []
+    # low_memory=False: the chunks bound the memory already, and pandas' own low-memory parsing of
+    # ~24k columns costs 2.6 times the CPU (9000 cells: 42 s against 16 s)
     reader = pd.read_csv(
-        path, skiprows=n_comment, index_col=0, chunksize=chunk_cells, compression="infer"
+        path,
+        skiprows=n_comment,
+        index_col=0,
+        chunksize=chunk_cells,
+        compression="infer",
+        low_memory=False,
     )
     for chunk in reader:
         if chunk.empty:

@@ -18,7 +18,7 @@ import pandas as pd
 import scanpy as sc
 
 from livermet.annotate import AnnotationSettings, annotate, composition
-from livermet.atlas import AtlasSettings, cluster, normalise, run_harmony
+from livermet.atlas import AtlasSettings, cluster, normalise, run_harmony, scaled_pca
 from livermet.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -106,14 +106,10 @@ def variable_genes(subset: ad.AnnData, spec: SubsetSpec) -> pd.Index:
 def embed_subset(subset: ad.AnnData, spec: SubsetSpec) -> None:
     """Scaled PCA on the subset's variable genes and Harmony on ``harmony_key``."""
     genes = variable_genes(subset, spec)
-    hvg = subset[:, genes].copy()
-    sc.pp.scale(hvg, max_value=10)
-    n_pcs = min(spec.atlas.n_pcs, hvg.n_obs - 1, hvg.n_vars - 1)
-    sc.pp.pca(hvg, n_comps=n_pcs, random_state=spec.atlas.seed)
     subset.var["highly_variable"] = subset.var_names.isin(genes)
-    subset.obsm["X_pca"] = hvg.obsm["X_pca"]
+    subset.obsm["X_pca"], _ = scaled_pca(subset, genes, spec.atlas.n_pcs, spec.atlas.seed)
     subset.obsm["X_pca_harmony"] = run_harmony(
-        hvg.obsm["X_pca"], subset.obs, spec.atlas.harmony_key, spec.atlas.seed
+        subset.obsm["X_pca"], subset.obs, spec.atlas.harmony_key, spec.atlas.seed
     )
 
 
