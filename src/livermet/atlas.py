@@ -96,6 +96,11 @@ def run_harmony(pcs: np.ndarray, obs: pd.DataFrame, key: str, seed: int) -> np.n
 def cluster(adata: ad.AnnData, settings: AtlasSettings) -> None:
     """kNN graph on the first ``graph_pcs`` corrected PCs, Leiden and UMAP."""
     leiden_clusters(adata, settings)
+    umap_layout(adata, settings)
+
+
+def umap_layout(adata: ad.AnnData, settings: AtlasSettings) -> None:
+    """UMAP of the kNN graph into ``obsm["X_umap"]``."""
     sc.tl.umap(adata, min_dist=settings.umap_min_dist, random_state=settings.seed)
 
 
