@@ -12,6 +12,7 @@ from livermet.enrichment import (
     ENRICHMENT_COLUMNS,
     enrich_de,
     map_to_tested,
+    over_representation,
     read_collection,
     up_genes,
 )
@@ -129,6 +130,15 @@ def test_empty_de_table_and_no_up_gene_give_empty_results():
     assert empty.empty and list(empty.columns) == ENRICHMENT_COLUMNS
     flat = de_table().assign(log2fc=0.1)
     assert enrich_de(flat, collection(), "toy").empty
+
+
+def test_up_genes_in_no_set_give_an_empty_result_without_a_console_error(capfd):
+    # a 54k-scale run: 2 up genes of CD8_exhausted MN vs control, neither in a hallmark set;
+    # gseapy printed "No hits returned" as an error beside a job that succeeded
+    sets = {"A": ["g1", "g2", "g3"], "B": ["g4", "g5"]}
+    result = over_representation(["g9", "g10"], sets, [f"g{i}" for i in range(1, 20)])
+    assert result.empty and list(result.columns) == ENRICHMENT_COLUMNS
+    assert "No hits" not in capfd.readouterr().err
 
 
 def test_bad_tables_are_reported():

@@ -130,7 +130,8 @@ def over_representation(
     """
     background = sorted(set(background))
     query = sorted(set(query) & set(background))
-    if not query or not gene_sets:
+    # gseapy logs an error to the console when no set holds a query gene: an empty result here
+    if not any(set(query).intersection(genes) for genes in gene_sets.values()):
         return pd.DataFrame({column: [] for column in ENRICHMENT_COLUMNS})
     result = gseapy.enrich(
         gene_list=query,
