@@ -129,9 +129,10 @@ def over_representation(
     term; empty (columns only) when no set holds a query gene.
     """
     background = sorted(set(background))
-    query = sorted(set(query) & set(background))
+    query_genes = set(query).intersection(background)
+    query = sorted(query_genes)
     # gseapy logs an error to the console when no set holds a query gene: an empty result here
-    if not any(set(query).intersection(genes) for genes in gene_sets.values()):
+    if all(query_genes.isdisjoint(genes) for genes in gene_sets.values()):
         return pd.DataFrame({column: [] for column in ENRICHMENT_COLUMNS})
     result = gseapy.enrich(
         gene_list=query,
