@@ -1,9 +1,13 @@
 """Portable kernels: the defaults apply only where unset, and this test process (like every
-workflow job) computes with them."""
+workflow job) computes with them. umap's numba kernels: compiled once, loaded by later jobs."""
 
 from __future__ import annotations
 
+import json
+import os
 import platform
+import subprocess
+import sys
 
 import pytest
 from threadpoolctl import threadpool_info
@@ -44,3 +48,40 @@ def test_this_process_computes_with_the_avx2_kernels():
     from numpy._core._multiarray_umath import __cpu_features__
 
     assert not any(__cpu_features__.get(feature) for feature in ("X86_V4", "AVX512_ICL"))
+
+
+# A fresh process imports umap as the graph-building jobs do, weighs a small kNN graph with
+# umap's fuzzy-set kernels (as sc.pp.neighbors does) and reports numba's cache hits.
+UMAP_JOB = """
+import json
+import numpy as np
+from livermet.numerics import import_umap_with_cached_kernels
+import_umap_with_cached_kernels()
+import numba
+import pynndescent.distances
+from umap.umap_ import fuzzy_simplicial_set, smooth_knn_dist
+rng = np.random.default_rng(0)
+distances = np.sort(rng.random((50, 5)).astype(np.float32), axis=1)
+distances[:, 0] = 0
+indices = np.column_stack([np.arange(50), rng.integers(0, 50, (50, 4))])
+fuzzy_simplicial_set(np.zeros((50, 1)), 5, 0, "euclidean", knn_indices=indices, knn_dists=distances)
+print(json.dumps({
+    "fuzzy-set kernel": len(smooth_knn_dist.stats.cache_hits),
+    "pynndescent distance": len(pynndescent.distances.squared_euclidean.stats.cache_hits),
+    "njit restored": numba.njit.__module__.startswith("numba"),
+}))
+"""
+
+
+def test_umap_kernels_compiled_in_one_job_are_loaded_from_the_cache_in_the_next(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba_cache")}
+
+    def job() -> dict:
+        run = subprocess.run([sys.executable, "-c", UMAP_JOB], env=env, capture_output=True)
+        assert run.returncode == 0, run.stderr.decode()[-3000:]
+        return json.loads(run.stdout)
+
+    first, second = job(), job()
+    assert first == {"fuzzy-set kernel": 0, "pynndescent distance": 0, "njit restored": True}
+    assert second["fuzzy-set kernel"] >= 1
+    assert second["pynndescent distance"] >= 1

@@ -18,6 +18,7 @@ import scanpy as sc
 import scipy.sparse as sp
 
 from livermet import CONDITIONS
+from livermet.numerics import import_umap_with_cached_kernels
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def cluster(adata: ad.AnnData, settings: AtlasSettings) -> None:
 
 def umap_layout(adata: ad.AnnData, settings: AtlasSettings) -> None:
     """UMAP of the kNN graph into ``obsm["X_umap"]``."""
+    import_umap_with_cached_kernels()
     sc.tl.umap(adata, min_dist=settings.umap_min_dist, random_state=settings.seed)
 
 
@@ -112,6 +114,7 @@ def leiden_clusters(adata: ad.AnnData, settings: AtlasSettings) -> None:
     scanpy's default pynndescent is approximate and numba compiles it in every fresh process
     (44k cells, 2 cores: neighbours 20 s against 60 s, Leiden ARI 0.9996 between the two).
     """
+    import_umap_with_cached_kernels()  # scanpy weighs the graph with umap's kernels
     sc.pp.neighbors(
         adata,
         use_rep="X_pca_harmony",

@@ -36,6 +36,7 @@ import pandas as pd
 import scanpy as sc
 
 from livermet.errors import InputError
+from livermet.numerics import import_umap_with_cached_kernels
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def ensure_graph(
         raise InputError(f"AnnData has no kNN graph and no obsm[{use_rep!r}] to build one from")
     n_pcs = min(n_pcs, adata.obsm[use_rep].shape[1])
     log.info("no stored kNN graph: building one on %s (%d dims, k=%d)", use_rep, n_pcs, n_neighbors)
+    import_umap_with_cached_kernels()
     sc.pp.neighbors(
         adata,
         n_neighbors=n_neighbors,
