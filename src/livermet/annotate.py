@@ -23,6 +23,7 @@ import scanpy as sc
 import yaml
 
 from livermet.errors import InputError
+from livermet.markers import subsample_per_group, wilcoxon_table
 
 log = logging.getLogger(__name__)
 
@@ -161,22 +162,11 @@ def rank_markers(adata: ad.AnnData, groupby: str, settings: AnnotationSettings) 
     Subsampling keeps the all-gene test cheap at atlas scale; markers of a type are stable
     well below a thousand cells.
     """
-    rng = np.random.default_rng(settings.seed)
-    keep = np.concatenate(
-        [
-            rng.permutation(np.flatnonzero(adata.obs[groupby] == group))[
-                : settings.max_cells_per_type
-            ]
-            for group in adata.obs[groupby].cat.categories
-        ]
-    )
-    subset = adata[np.sort(keep)].copy()
+    keep = subsample_per_group(adata.obs[groupby], settings.max_cells_per_type, settings.seed)
+    subset = adata[keep].copy()
     groups = subset.obs[groupby].value_counts()
     valid = [group for group in groups.index if groups[group] >= 3 and group != UNASSIGNED]
-    sc.tl.rank_genes_groups(subset, groupby, groups=valid, method="wilcoxon", pts=True)
-    table = sc.get.rank_genes_groups_df(subset, group=None)
-    if "group" not in table:  # scanpy leaves the column out when one group was tested
-        table.insert(0, "group", valid[0])
+    table = wilcoxon_table(subset, groupby, groups=valid, pts=True)
     return (
         table.groupby("group", observed=True)
         .head(settings.n_markers)

@@ -41,6 +41,7 @@ from scipy.stats import mannwhitneyu
 
 from livermet.deconvolve import markers_from_table, reference_based_decomposition
 from livermet.errors import InputError
+from livermet.markers import subsample_per_group, wilcoxon_table
 
 log = logging.getLogger(__name__)
 
@@ -162,30 +163,17 @@ def select_markers(reference: ad.AnnData, settings: MarkerSettings) -> list[str]
     The Wilcoxon runs on log-normalised ``X`` of at most ``max_cells_per_type`` cells per type
     (seeded), which keeps it cheap at atlas scale.
     """
-    import scanpy as sc  # here, not above: the figure jobs importing compare_groups need not
-
     if settings.n_per_type == 0:
         return None
-    rng = np.random.default_rng(settings.seed)
     labels = reference.obs["reference_label"]
-    keep = np.sort(
-        np.concatenate(
-            [
-                rng.permutation(np.flatnonzero(labels == group))[: settings.max_cells_per_type]
-                for group in labels.cat.categories
-            ]
-        )
-    )
+    keep = subsample_per_group(labels, settings.max_cells_per_type, settings.seed)
     subset = ad.AnnData(
         X=reference.X[keep],
         obs=pd.DataFrame({"label": labels.to_numpy()[keep]}, index=reference.obs_names[keep]),
         var=pd.DataFrame(index=reference.var_names),
     )
     subset.obs["label"] = subset.obs["label"].astype("category")
-    sc.tl.rank_genes_groups(subset, "label", method="wilcoxon", use_raw=False)
-    table = sc.get.rank_genes_groups_df(subset, group=None)
-    if "group" not in table:  # scanpy leaves the column out when one group was tested
-        table.insert(0, "group", subset.obs["label"].cat.categories[0])
+    table = wilcoxon_table(subset, "label", use_raw=False)
     table = table[
         (table["logfoldchanges"] >= settings.min_log2fc) & (table["pvals_adj"] < settings.max_padj)
     ].sort_values(["group", "scores"], ascending=[True, False], kind="mergesort")
