@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import anndata as ad
 import numpy as np
 import pandas as pd
+import pytest
+import scanpy as sc
 import scipy.sparse as sp
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score
 from sklearn.neighbors import NearestNeighbors
 
-from livermet.atlas import AtlasSettings, leiden_clusters, normalise, scaled_pca
+from livermet.atlas import (
+    VST_SPANS,
+    AtlasSettings,
+    leiden_clusters,
+    normalise,
+    scaled_pca,
+    vst_variable_genes,
+)
+from livermet.errors import InputError
+
+NEAR_SINGULAR = Path(__file__).parent / "fixtures" / "vst" / "near_singular_counts.npz"
 
 
 def test_scaled_pca_is_the_exact_pca_of_the_clipped_scaled_genes():
@@ -59,3 +74,33 @@ def test_the_graph_is_the_exact_knn_above_scanpys_dense_limit():
     found = [set(graph[i].indices) | {i} for i in range(adata.n_obs)]
     assert all(found[i] == set(exact[i]) for i in range(adata.n_obs))
     assert adjusted_rand_score(truth, adata.obs["leiden"]) > 0.95
+
+
+def near_singular_subset() -> ad.AnnData:
+    counts = sp.load_npz(NEAR_SINGULAR).tocsr()
+    return ad.AnnData(X=counts.astype(np.float32), layers={"counts": counts})
+
+
+def test_a_near_singular_vst_fit_is_retried_with_a_wider_span(caplog):
+    subset = near_singular_subset()
+    with pytest.raises(ValueError, match="near singularities"):  # scanpy at Seurat's span
+        sc.pp.highly_variable_genes(
+            subset, n_top_genes=50, flavor="seurat_v3", layer="counts", inplace=False
+        )
+    with caplog.at_level(logging.WARNING, logger="livermet.atlas"):
+        genes = vst_variable_genes(subset, 50, 3, "subset neutrophil")
+    assert "subset neutrophil: vst loess failed at span 0.3" in caplog.text
+    wider = sc.pp.highly_variable_genes(
+        subset, n_top_genes=50, flavor="seurat_v3", layer="counts", span=0.5, inplace=False
+    )
+    assert list(genes) == list(subset.var_names[wider["highly_variable"].to_numpy()])
+
+
+def test_a_vst_fit_failing_at_every_span_names_the_data(monkeypatch):
+    def singular(*args, **kwargs):
+        raise ValueError("There are other near singularities as well.")
+
+    monkeypatch.setattr(sc.pp, "highly_variable_genes", singular)
+    with pytest.raises(InputError, match=r"subset neutrophil: the vst loess .* every span") as err:
+        vst_variable_genes(near_singular_subset(), 50, 3, "subset neutrophil")
+    assert str(VST_SPANS) in str(err.value)

@@ -18,6 +18,7 @@ import scanpy as sc
 import scipy.sparse as sp
 
 from livermet import CONDITIONS
+from livermet.errors import InputError
 from livermet.numerics import import_umap_with_cached_kernels
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,42 @@ def normalise(adata: ad.AnnData, target_sum: float) -> None:
     adata.X = adata.layers["counts"].astype(np.float32)
     sc.pp.normalize_total(adata, target_sum=target_sum)
     sc.pp.log1p(adata)
+
+
+VST_SPANS = (0.3, 0.5, 0.8)
+"""Loess spans of the vst fit, tried in turn: Seurat's 0.3 first. Where the fit is near-singular,
+R's loess warns and goes on with a pseudoinverse while skmisc's (scanpy's) raises
+(scverse/scanpy#1504); a wider span smooths over the near-singular neighbourhood instead."""
+
+
+def vst_variable_genes(adata: ad.AnnData, n_top: int, min_gene_cells: int, name: str) -> pd.Index:
+    """Seurat vst variable genes (scanpy ``seurat_v3`` on ``layers["counts"]``) among the genes
+    with counts in at least ``min_gene_cells`` cells.
+
+    A subset of a few hundred cells leaves thousands of genes seen once or twice: they carry no
+    variance signal and make the loess singular, so they are left out first. Where the fit is
+    still near-singular (a 157-cell neutrophil subset did), the next of :data:`VST_SPANS` is
+    tried, with a warning naming ``name``.
+    """
+    detected = np.asarray((adata.layers["counts"] > 0).sum(axis=0)).ravel() >= min_gene_cells
+    candidates = adata[:, detected]
+    for span in VST_SPANS:
+        try:
+            hvg = sc.pp.highly_variable_genes(
+                candidates,
+                n_top_genes=min(n_top, candidates.n_vars),
+                flavor="seurat_v3",
+                layer="counts",
+                span=span,
+                inplace=False,
+            )
+            return candidates.var_names[hvg["highly_variable"].to_numpy()]
+        except ValueError as error:  # skmisc's loess: "... near singularities ..."
+            log.warning("%s: vst loess failed at span %s (%s)", name, span, error)
+    raise InputError(
+        f"{name}: the vst loess of variable genes failed at every span {VST_SPANS} "
+        f"({candidates.n_obs} cells, {candidates.n_vars} genes)"
+    )
 
 
 def embed(adata: ad.AnnData, settings: AtlasSettings) -> None:

@@ -44,7 +44,6 @@ from pathlib import Path
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 import scipy.sparse as sp
 from scipy import stats
 
@@ -61,6 +60,7 @@ from livermet.atlas import (
     normalise,
     run_harmony,
     scaled_pca,
+    vst_variable_genes,
 )
 from livermet.errors import InputError
 from livermet.human_plan import check_dataset
@@ -362,19 +362,11 @@ def filter_cells(adata: ad.AnnData, min_genes: int) -> ad.AnnData:
     return kept
 
 
-def embed(adata: ad.AnnData, settings: AtlasSettings, min_gene_cells: int = 3) -> None:
+def embed(adata: ad.AnnData, settings: AtlasSettings, name: str, min_gene_cells: int = 3) -> None:
     """Variable genes (Seurat vst among genes seen in ``min_gene_cells`` cells), scaled PCA and
-    Harmony over ``settings.harmony_key`` (skipped with one sample) into ``X_pca_harmony``."""
-    detected = np.asarray((adata.layers["counts"] > 0).sum(axis=0)).ravel() >= min_gene_cells
-    candidates = adata[:, detected]
-    hvg = sc.pp.highly_variable_genes(
-        candidates,
-        n_top_genes=min(settings.n_hvg, candidates.n_vars),
-        flavor="seurat_v3",
-        layer="counts",
-        inplace=False,
-    )
-    genes = candidates.var_names[hvg["highly_variable"].to_numpy()]
+    Harmony over ``settings.harmony_key`` (skipped with one sample) into ``X_pca_harmony``;
+    ``name`` says which data in the log."""
+    genes = vst_variable_genes(adata, settings.n_hvg, min_gene_cells, name)
     adata.obsm["X_pca"], _ = scaled_pca(adata, genes, settings.n_pcs, settings.seed)
     key = settings.harmony_key
     if adata.obs[key].nunique() > 1:
@@ -417,7 +409,7 @@ def find_neutrophils(
     """Cluster one normalised data set and name its clusters; sets ``obs`` ``cluster``,
     ``lineage``, ``neutrophil_score`` and ``is_neutrophil``. Returns the cluster table and the
     neutrophil markers missing from the data."""
-    embed(adata, settings.clustering)
+    embed(adata, settings.clustering, f"human data set {adata.obs['dataset'].iloc[0]}")
     leiden_clusters(adata, settings.clustering)
     sets, missing = present_sets(adata, marker_sets, settings.neutrophil_set)
     scores = score_cell_types(adata, sets, settings.seed)
@@ -577,7 +569,7 @@ def integrate_neutrophils(parts: Sequence[ad.AnnData], settings: AtlasSettings) 
     if adata.n_obs < 10:
         raise InputError(f"{adata.n_obs} neutrophils in all human data sets; at least 10 needed")
     normalise(adata, settings.target_sum)
-    embed(adata, settings)
+    embed(adata, settings, "human neutrophils")
     graph_pcs = min(settings.graph_pcs, adata.obsm["X_pca_harmony"].shape[1])
     cluster(adata, replace(settings, graph_pcs=graph_pcs))
     log.info(

@@ -13,12 +13,17 @@ import logging
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import anndata as ad
-import numpy as np
 import pandas as pd
-import scanpy as sc
 
 from livermet.annotate import AnnotationSettings, annotate, composition
-from livermet.atlas import AtlasSettings, cluster, normalise, run_harmony, scaled_pca
+from livermet.atlas import (
+    AtlasSettings,
+    cluster,
+    normalise,
+    run_harmony,
+    scaled_pca,
+    vst_variable_genes,
+)
 from livermet.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -84,28 +89,9 @@ def select_lineage(parent: ad.AnnData, spec: SubsetSpec) -> ad.AnnData:
     return ad.AnnData(X=counts, obs=obs, var=var, layers={"counts": counts})
 
 
-def detected_genes(subset: ad.AnnData, min_cells: int) -> np.ndarray:
-    """Genes with counts in at least ``min_cells`` cells of the subset.
-
-    A lineage of a few hundred cells leaves thousands of genes seen once or twice; Seurat's vst
-    loess (scanpy ``seurat_v3``) becomes singular on them, and they carry no variance signal.
-    """
-    return np.asarray((subset.layers["counts"] > 0).sum(axis=0)).ravel() >= min_cells
-
-
-def variable_genes(subset: ad.AnnData, spec: SubsetSpec) -> pd.Index:
-    """The subset's own variable genes (Seurat vst), among the genes it detects."""
-    detected = subset[:, detected_genes(subset, spec.min_gene_cells)]
-    n_top = min(spec.atlas.n_hvg, detected.n_vars)
-    hvg = sc.pp.highly_variable_genes(
-        detected, n_top_genes=n_top, flavor="seurat_v3", layer="counts", inplace=False
-    )
-    return detected.var_names[hvg["highly_variable"].to_numpy()]
-
-
 def embed_subset(subset: ad.AnnData, spec: SubsetSpec) -> None:
     """Scaled PCA on the subset's variable genes and Harmony on ``harmony_key``."""
-    genes = variable_genes(subset, spec)
+    genes = vst_variable_genes(subset, spec.atlas.n_hvg, spec.min_gene_cells, f"subset {spec.name}")
     subset.var["highly_variable"] = subset.var_names.isin(genes)
     subset.obsm["X_pca"], _ = scaled_pca(subset, genes, spec.atlas.n_pcs, spec.atlas.seed)
     subset.obsm["X_pca_harmony"] = run_harmony(
