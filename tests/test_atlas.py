@@ -103,4 +103,4 @@ def test_a_vst_fit_failing_at_every_span_names_the_data(monkeypatch):
     monkeypatch.setattr(sc.pp, "highly_variable_genes", singular)
     with pytest.raises(InputError, match=r"subset neutrophil: the vst loess .* every span") as err:
         vst_variable_genes(near_singular_subset(), 50, 3, "subset neutrophil")
-    assert str(VST_SPANS) in str(err.value)
+    assert str(VST_SPANS) in str(err.value) and "last: There are other near" in str(err.value)

@@ -72,6 +72,7 @@ def vst_variable_genes(adata: ad.AnnData, n_top: int, min_gene_cells: int, name:
     """
     detected = np.asarray((adata.layers["counts"] > 0).sum(axis=0)).ravel() >= min_gene_cells
     candidates = adata[:, detected]
+    last_error = None
     for span in VST_SPANS:
         try:
             hvg = sc.pp.highly_variable_genes(
@@ -85,9 +86,10 @@ def vst_variable_genes(adata: ad.AnnData, n_top: int, min_gene_cells: int, name:
             return candidates.var_names[hvg["highly_variable"].to_numpy()]
         except ValueError as error:  # skmisc's loess: "... near singularities ..."
             log.warning("%s: vst loess failed at span %s (%s)", name, span, error)
+            last_error = error
     raise InputError(
         f"{name}: the vst loess of variable genes failed at every span {VST_SPANS} "
-        f"({candidates.n_obs} cells, {candidates.n_vars} genes)"
+        f"({candidates.n_obs} cells, {candidates.n_vars} genes); last: {last_error}"
     )
 
 
