@@ -95,12 +95,9 @@ def vst_variable_genes(adata: ad.AnnData, n_top: int, min_gene_cells: int, name:
 
 def embed(adata: ad.AnnData, settings: AtlasSettings) -> None:
     """Variable genes, scaled PCA and Harmony; writes ``X_pca`` and ``X_pca_harmony``."""
-    sc.pp.highly_variable_genes(
-        adata, n_top_genes=settings.n_hvg, flavor="seurat_v3", layer="counts"
-    )
-    adata.obsm["X_pca"], adata.uns["pca"] = scaled_pca(
-        adata, adata.var["highly_variable"].to_numpy(), settings.n_pcs, settings.seed
-    )
+    genes = vst_variable_genes(adata, settings.n_hvg, 0, "atlas")
+    adata.var["highly_variable"] = adata.var_names.isin(genes)
+    adata.obsm["X_pca"], adata.uns["pca"] = scaled_pca(adata, genes, settings.n_pcs, settings.seed)
     adata.obsm["X_pca_harmony"] = run_harmony(
         adata.obsm["X_pca"], adata.obs, settings.harmony_key, settings.seed
     )
