@@ -159,9 +159,15 @@ PLANTED_UP = (
 """(grouping, sender, receiver, pair) the demo plants up in MN (demo_biology ``checkpoint_up``:
 Cd274 in neutrophils, macrophages, hepatocytes, Pdcd1 in exhausted T; ``app_cd74_up``: App in
 neutrophils, Cd74 in MAC2)."""
-NOT_PLANTED = ("lineage", "Endothelial", "Endothelial", "PECAM1_PECAM1")
-"""Pecam1 homophilic contact between endothelial cells: a large group in every stage (~150 cells
-per stage), a gene the demo does not change between stages. Pairs with a small group swing more:
+NOT_PLANTED = ("lineage", "Endothelial", "Macrophage", "THY1_ADGRE5")
+"""Thy1 on endothelial cells to Adgre5 (CD97) on macrophages: two large groups of every stage
+(~150 and ~100 cells), genes the demo does not change between stages. It held the null on 8 of 9
+draws: full default-demo runs of this generator and of five reworkings of it tried for issue 9
+(one of those also at seed 0: the miss, not significant), and this test's own draw
+under this generator and the last reworking. Pecam1 homophilic contact, the null before, held on
+4 of the 9: Pecam1 is so bursty in the fitted counts (dispersion 10.4) that ~30 % of endothelial
+cells have any, its trimean sits at the edge of zero and its probability swung 0.000-0.018
+between stages. Pairs with a small group swing more:
 MHC-I H2-K1 -> Cd8a from B cells to the ~30 CD8 effector T cells of a stage rose 3.3x in MN on
 the demo, as the trimean of Cd8a (zero in half of those cells) jumped from 0 to 2.2."""
 
