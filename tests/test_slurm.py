@@ -4,8 +4,9 @@ The profile, the executor plugin and the local rules only meet on a real SLURM, 
 munged, slurmctld and slurmd (tests/slurm/cluster.py), runs the demo with ``--profile
 profiles/slurm`` and checks that every non-local job ran as a SLURM job (squeue's records, the
 plugin's logs), that the profile's settings reached sbatch, and that the tables are byte-identical
-to a plain local run. The cluster has no accounting, as many small clusters, so job states come
-from squeue and no account is given. Needs root (apt-get, the daemons); CI runs as root.
+to the session's plain local run of the same demo (``demo_run``). The cluster has no accounting,
+as many small clusters, so job states come from squeue and no account is given. Needs root
+(apt-get, the daemons); CI runs as root.
 """
 
 from __future__ import annotations
@@ -36,12 +37,11 @@ pytestmark = [
 
 PROFILE = REPO / "profiles" / "slurm"
 PARTITION = "livermet-test"  # not the cluster's default: only the profile's setting reaches it
-DEMO_SCALE = {"cells_per_sample": 200}
 TABLES = ("results/qc/summary.tsv", "results/atlas/cell_types.tsv")
 # Every stage up to the atlas, and one panel (a local rule); the other panels add time, not cover.
 TARGETS = (*TABLES, "results/figures/fig1G.pdf")
 LOCAL_RULES = {"figure"}  # the Snakefile's local rules among TARGETS' jobs
-THREADS = 2  # as in the local run (--cores 2), so that the tables can be compared byte for byte
+THREADS = 2  # as in the demo run (--cores 2), so that the tables can be compared byte for byte
 RUN_TIMEOUT = 900  # seconds for one snakemake run
 
 
@@ -64,25 +64,11 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def local_started(tmp_path_factory):
-    """The local reference run, started before the SLURM run and running beside it: both spend
-    long stretches in one job (integrate, annotate), so together they take little more than one."""
-    workdir = make_workdir(tmp_path_factory.mktemp("local") / "run", demo=DEMO_SCALE)
-    process = start_snakemake(workdir, "--cores", str(THREADS), *TABLES, env=dict(os.environ))
-    yield workdir, process
-    stop_snakemake(process)
-
-
-@pytest.fixture(scope="module")
-def local_run(local_started) -> Path:
-    workdir, process = local_started
-    finish_snakemake(process, workdir)
-    return workdir
-
-
-@pytest.fixture(scope="module")
-def slurm_run(cluster, local_started, tmp_path_factory) -> SlurmRun:
-    workdir = make_workdir(tmp_path_factory.mktemp("slurm") / "run", demo=DEMO_SCALE)
+def slurm_run(cluster, demo_run, tmp_path_factory) -> SlurmRun:
+    """The default demo up to the atlas and one panel, through the profile. Its local reference
+    is the session's demo run (same config, same threads), so no second local run is paid for;
+    it runs after that run, which keeps the two from competing for the cores."""
+    workdir = make_workdir(tmp_path_factory.mktemp("slurm") / "run")
     env = {
         **cluster.env,
         "LIVERMET_SLURM_PARTITION": PARTITION,
@@ -209,6 +195,6 @@ def test_the_resources_reach_sbatch(slurm_run):
         assert job["memory"] == f"{mem_mb}M", job
 
 
-def test_tables_are_identical_to_a_local_run(slurm_run, local_run):
+def test_tables_are_identical_to_a_local_run(slurm_run, demo_run):
     for table in TABLES:
-        assert (slurm_run.workdir / table).read_bytes() == (local_run / table).read_bytes(), table
+        assert (slurm_run.workdir / table).read_bytes() == (demo_run / table).read_bytes(), table
