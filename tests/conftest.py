@@ -6,7 +6,7 @@ import gzip
 import os
 from pathlib import Path
 
-from livermet.numerics import use_portable_kernels
+from livermet.numerics import import_umap_with_cached_kernels, use_portable_kernels
 
 use_portable_kernels()  # before NumPy loads: the kernels the workflow's jobs use
 
@@ -76,23 +76,6 @@ def pytest_collection_modifyitems(items):
     items.sort(key=group)
 
 
-def compile_graph_kernels() -> None:
-    """Compile umap's numba kernels (kNN graph weights, layout) in this process, with numba's
-    cache on, before any workflow job or test builds a graph: every later job of the session
-    loads them from the shared cache, and this process has them, instead of this process and
-    the demo run's first graph job each compiling them (~50 s apiece on two cores)."""
-    import anndata as ad
-    import scanpy as sc
-
-    from livermet.numerics import import_umap_with_cached_kernels
-
-    import_umap_with_cached_kernels()
-    points = np.random.default_rng(0).normal(size=(200, 10)).astype(np.float32)
-    adata = ad.AnnData(points)
-    sc.pp.neighbors(adata, n_neighbors=10, use_rep="X", random_state=0)
-    sc.tl.umap(adata, random_state=0)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def demo_run_started(request, tmp_path_factory, shared_numba_cache):
     """The session's demo run, started in the background when the session begins if any selected
@@ -103,9 +86,11 @@ def demo_run_started(request, tmp_path_factory, shared_numba_cache):
     if not any("demo_run" in item.fixturenames for item in request.session.items):
         yield None
         return
-    compile_graph_kernels()
     workdir = make_workdir(tmp_path_factory.mktemp("demo") / "run")
     process = start_snakemake(workdir, "--cores", "2", env=dict(os.environ))
+    # this process's graphs (unit tests) and the run's graph jobs share one compile of umap's
+    # kernels: whoever takes the cache's lock first compiles, the others wait and load
+    import_umap_with_cached_kernels()
     yield workdir, process
     stop_snakemake(process)
 

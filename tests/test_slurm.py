@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from slurm.cluster import Cluster, one_node_cluster
-from workflow_utils import LOG, REPO, make_workdir, start_snakemake, stop_snakemake, tail
+from workflow_utils import LOG, REPO, start_snakemake, stop_snakemake, tail
 
 pytestmark = [
     pytest.mark.workflow,
@@ -41,6 +41,8 @@ TABLES = ("results/qc/summary.tsv", "results/atlas/cell_types.tsv")
 # Every stage up to the atlas, and one panel (a local rule); the other panels add time, not cover.
 TARGETS = (*TABLES, "results/figures/fig1G.pdf")
 LOCAL_RULES = {"figure"}  # the Snakefile's local rules among TARGETS' jobs
+RERUN_SAMPLE = "ctrl_1"
+RERUN_JOBS = Counter(["ingest", "qc", "qc_summary", "integrate", "annotate", "figure"])
 THREADS = 2  # as in the demo run (--cores 2), so that the tables can be compared byte for byte
 RUN_TIMEOUT = 900  # seconds for one snakemake run
 
@@ -65,10 +67,15 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def slurm_run(cluster, demo_run, tmp_path_factory) -> SlurmRun:
-    """The default demo up to the atlas and one panel, through the profile. Its local reference
-    is the session's demo run (same config, same threads), so no second local run is paid for;
-    it runs after that run, which keeps the two from competing for the cores."""
-    workdir = make_workdir(tmp_path_factory.mktemp("slurm") / "run")
+    """The demo's atlas stage rerun through the profile, from one sample's ingest on: in a copy
+    of the session's demo run (same config, same threads) without that sample's ingest and QC
+    outputs and without the targets, SLURM runs the sample's ingest and QC (jobs with wildcards),
+    the QC summary, integration and annotation, and the submit host draws one panel (a local
+    rule). The demo run is the local reference, and its upstream jobs are not paid for twice."""
+    workdir = tmp_path_factory.mktemp("slurm") / "run"
+    shutil.copytree(demo_run, workdir, symlinks=True)  # mtimes kept: only what is removed reruns
+    for output in rerun_outputs(workdir):
+        output.unlink()
     env = {
         **cluster.env,
         "LIVERMET_SLURM_PARTITION": PARTITION,
@@ -106,6 +113,20 @@ def finish_snakemake(
         pytest.fail(f"snakemake ran past {RUN_TIMEOUT} s\n{tail(workdir)}{daemon_logs(cluster)}")
     assert process.returncode == 0, tail(workdir) + daemon_logs(cluster)
     return (workdir / LOG).read_text()
+
+
+def rerun_outputs(workdir: Path) -> list[Path]:
+    """What the SLURM run makes again: RERUN_SAMPLE's ingest and QC files, the atlas, the
+    targets."""
+    results = workdir / "results"
+    outputs = {
+        results / "ingest" / f"{RERUN_SAMPLE}.h5ad",
+        *results.glob(f"qc/{RERUN_SAMPLE}.*"),
+        *results.glob("atlas/*"),
+        *(workdir / table for table in TABLES),
+        *results.glob("figures/fig1G.*"),
+    }
+    return sorted(outputs)
 
 
 def daemon_logs(cluster: Cluster | None) -> str:
@@ -161,6 +182,7 @@ def minutes(time_limit: str) -> int:
 def test_every_non_local_job_ran_as_a_slurm_job(slurm_run):
     planned = planned_jobs(slurm_run.log)
     del planned["total"]
+    assert planned == RERUN_JOBS  # what was removed, and nothing upstream of it
     remote = Counter({rule: n for rule, n in planned.items() if rule not in LOCAL_RULES})
     assert Counter(job["rule"] for job in slurm_run.jobs) == remote
     assert {job["state"] for job in slurm_run.jobs} == {"COMPLETED"}
