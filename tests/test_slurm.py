@@ -38,7 +38,7 @@ pytestmark = [
 PROFILE = REPO / "profiles" / "slurm"
 PARTITION = "livermet-test"  # not the cluster's default: only the profile's setting reaches it
 TABLES = ("results/qc/summary.tsv", "results/atlas/cell_types.tsv")
-# Every stage up to the atlas, and one panel (a local rule); the other panels add time, not cover.
+# The atlas stage's tables and one panel (a local rule); the other panels add time, not cover.
 TARGETS = (*TABLES, "results/figures/fig1G.pdf")
 LOCAL_RULES = {"figure"}  # the Snakefile's local rules among TARGETS' jobs
 RERUN_SAMPLE = "ctrl_1"
