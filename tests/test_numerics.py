@@ -73,13 +73,19 @@ def test_two_jobs_starting_together_on_an_empty_cache_compile_umaps_kernels_once
     every kernel from the cache. Without the lock both would find the cache empty and compile."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba_cache")}
     jobs = [
-        subprocess.Popen([sys.executable, "-c", UMAP_JOB], env=env, stdout=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-c", UMAP_JOB],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for _ in range(2)
     ]
-    outputs = [job.communicate(timeout=600)[0] for job in jobs]
-    assert [job.returncode for job in jobs] == [0, 0]
+    outputs = [job.communicate(timeout=600) for job in jobs]
+    for job, (_, stderr) in zip(jobs, outputs, strict=True):
+        assert job.returncode == 0, stderr.decode()[-3000:]
     compiled, loaded = sorted(
-        (json.loads(out) for out in outputs), key=lambda hits: hits["fuzzy-set kernel"]
+        (json.loads(out) for out, _ in outputs), key=lambda hits: hits["fuzzy-set kernel"]
     )
     assert compiled == {"fuzzy-set kernel": 0, "pynndescent distance": 0, "njit restored": True}
     assert loaded["fuzzy-set kernel"] >= 1

@@ -144,15 +144,16 @@ def _import_umap_caching_kernels() -> None:
 
 
 def _build_a_small_graph_and_layout() -> None:
-    """The calls of :func:`livermet.atlas.leiden_clusters` and ``umap_layout`` on 200 float32
-    points: they compile (or load) the kernels for the argument types the workflow passes."""
+    """:func:`livermet.atlas.leiden_clusters` and :func:`~livermet.atlas.umap_layout` themselves
+    on 200 points of float32 corrected PCs: they compile (or load) the kernels for exactly the
+    argument types the workflow's graphs pass. (umap is imported by now, so their own call of
+    :func:`import_umap_with_cached_kernels` returns at once.)"""
     import anndata as ad
     import numpy as np
-    import scanpy as sc
 
-    points = np.random.default_rng(0).normal(size=(200, 10)).astype(np.float32)
-    adata = ad.AnnData(points, obsm={"X_points": points})
-    sc.pp.neighbors(
-        adata, use_rep="X_points", n_neighbors=10, transformer="sklearn", random_state=0
-    )
-    sc.tl.umap(adata, random_state=0)
+    from livermet.atlas import AtlasSettings, leiden_clusters, umap_layout
+
+    points = np.random.default_rng(0).normal(size=(200, 20)).astype(np.float32)
+    adata = ad.AnnData(points, obsm={"X_pca_harmony": points})
+    leiden_clusters(adata, AtlasSettings())
+    umap_layout(adata, AtlasSettings())
