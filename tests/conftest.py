@@ -76,6 +76,14 @@ def pytest_collection_modifyitems(items):
     items.sort(key=group)
 
 
+def selected(request, fixture: str = "", marker: str = "") -> bool:
+    """Whether any test of the session uses ``fixture`` or carries ``marker``."""
+    return any(
+        fixture in item.fixturenames or (marker and item.get_closest_marker(marker))
+        for item in request.session.items
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def demo_run_started(request, tmp_path_factory, shared_numba_cache):
     """The session's demo run, started in the background when the session begins if any selected
@@ -83,16 +91,37 @@ def demo_run_started(request, tmp_path_factory, shared_numba_cache):
     on two cores, so the gain is the run's single-job stretches: CI 20 min 44 s -> 20 min 14 s."""
     from workflow_utils import make_workdir, start_snakemake, stop_snakemake
 
-    if not any("demo_run" in item.fixturenames for item in request.session.items):
+    if not selected(request, fixture="demo_run"):
         yield None
         return
     workdir = make_workdir(tmp_path_factory.mktemp("demo") / "run")
     process = start_snakemake(workdir, "--cores", "2", env=dict(os.environ))
-    # this process's graphs (unit tests) and the run's graph jobs share one compile of umap's
-    # kernels: whoever takes the cache's lock first compiles, the others wait and load
-    import_umap_with_cached_kernels()
     yield workdir, process
     stop_snakemake(process)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def slurm_rerun_started(request, tmp_path_factory, demo_run_started):
+    """The SLURM test's run (tests/slurm/rerun.py), started when the session begins: its cluster
+    comes up, and its jobs run as soon as the demo run has done its QC, while the unit tests and
+    the demo run go on. It mostly waits (apt-get, daemons, squeue polling), so beside them it
+    costs little, and after them it cost 2-2.5 min."""
+    if demo_run_started is None or os.geteuid() != 0 or not selected(request, marker="slurm"):
+        yield None
+        return
+    from slurm.rerun import BackgroundRerun
+
+    rerun = BackgroundRerun(*demo_run_started, tmp_path_factory.mktemp("slurm") / "run")
+    yield rerun
+    rerun.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def umap_kernels_compiled(demo_run_started, slurm_rerun_started):
+    """Umap's kernels compiled once for the session, after the runs above have started: this
+    process's graphs (unit tests) and the runs' graph jobs share the compile; whoever takes the
+    cache's lock first compiles, the others wait and load."""
+    import_umap_with_cached_kernels()
 
 
 @pytest.fixture(scope="session")
