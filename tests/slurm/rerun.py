@@ -57,6 +57,7 @@ class BackgroundRerun:
     def __init__(self, demo_workdir: Path, demo: subprocess.Popen, workdir: Path):
         self._demo_workdir, self._demo, self._workdir = demo_workdir, demo, workdir
         self._closing = threading.Event()
+        self._starting = threading.Lock()  # close() never falls between the check and the start
         self._snakemake: subprocess.Popen | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slurm-rerun")
         self._future = self._pool.submit(self._run)
@@ -66,9 +67,10 @@ class BackgroundRerun:
 
     def close(self) -> None:
         """Stop a run still going (a failure elsewhere ended the session) and the cluster."""
-        self._closing.set()
-        if self._snakemake is not None:
-            stop_snakemake(self._snakemake)
+        with self._starting:
+            self._closing.set()
+            if self._snakemake is not None:
+                stop_snakemake(self._snakemake)
         self._pool.shutdown(wait=True)
 
     def _run(self) -> SlurmRun:
@@ -87,7 +89,7 @@ class BackgroundRerun:
         done = self._demo_workdir / UPSTREAM_DONE
         deadline = time.monotonic() + UPSTREAM_TIMEOUT
         while not done.exists():
-            if self._closing.is_set():
+            if self._closing.wait(timeout=1):
                 raise RerunError("closed before the demo run finished its QC")
             if self._demo.poll() is not None:
                 raise RerunError(
@@ -95,7 +97,6 @@ class BackgroundRerun:
                 )
             if time.monotonic() > deadline:
                 raise RerunError(f"no {UPSTREAM_DONE} in the demo run after {UPSTREAM_TIMEOUT} s")
-            time.sleep(1)
 
     def _run_snakemake(self, cluster: Cluster) -> SlurmRun:
         env = {
@@ -104,20 +105,21 @@ class BackgroundRerun:
             "LIVERMET_SLURM_STATUS_COMMAND": "squeue",
         }
         env.pop("LIVERMET_SLURM_ACCOUNT", None)
-        if self._closing.is_set():
-            raise RerunError("closed before the SLURM run started")
-        self._snakemake = start_snakemake(
-            self._workdir,
-            "--profile",
-            str(PROFILE),
-            "--max-threads",
-            str(THREADS),
-            "--slurm-init-seconds-before-status-checks",
-            "5",  # the demo's jobs take seconds: poll often
-            "--slurm-keep-successful-logs",
-            *TARGETS,
-            env=env,
-        )
+        with self._starting:
+            if self._closing.is_set():
+                raise RerunError("closed before the SLURM run started")
+            self._snakemake = start_snakemake(
+                self._workdir,
+                "--profile",
+                str(PROFILE),
+                "--max-threads",
+                str(THREADS),
+                "--slurm-init-seconds-before-status-checks",
+                "5",  # the demo's jobs take seconds: poll often
+                "--slurm-keep-successful-logs",
+                *TARGETS,
+                env=env,
+            )
         try:
             self._snakemake.wait(timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
