@@ -6,9 +6,14 @@ import gzip
 import os
 from pathlib import Path
 
-from livermet.numerics import import_umap_with_cached_kernels, use_portable_kernels
+from livermet.numerics import (
+    import_umap_with_cached_kernels,
+    use_portable_kernels,
+    use_shared_numba_cache,
+)
 
 use_portable_kernels()  # before NumPy loads: the kernels the workflow's jobs use
+use_shared_numba_cache()  # before numba loads: this process and every run share compiled kernels
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -53,15 +58,6 @@ def rhapsody_file(tmp_path: Path) -> Path:
     return write_rhapsody_csv(small_counts(), tmp_path / "s1_RSEC_MolsPerCell.csv.gz")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def shared_numba_cache(tmp_path_factory):
-    """One numba cache for every workflow run of the session: each fresh workdir would otherwise
-    compile the UMAP / pynndescent kernels again (about a minute on two cores)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NUMBA_CACHE_DIR", str(tmp_path_factory.mktemp("numba_cache")))
-        yield
-
-
 def pytest_collection_modifyitems(items):
     """Unit tests first, then the workflow runs of their own, then the checks of the session's
     demo run: the unit tests run beside the demo run (started when the session begins), and the
@@ -85,7 +81,7 @@ def selected(request, fixture: str = "", marker: str = "") -> bool:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def demo_run_started(request, tmp_path_factory, shared_numba_cache):
+def demo_run_started(request, tmp_path_factory):
     """The session's demo run, started in the background when the session begins if any selected
     test needs it, so that the unit tests run beside it rather than before it. Both are CPU-bound
     on two cores, so the gain is the run's single-job stretches: CI 20 min 44 s -> 20 min 14 s."""

@@ -17,6 +17,7 @@ from livermet.numerics import (
     describe_kernels,
     portable_kernels_apply,
     use_portable_kernels,
+    use_shared_numba_cache,
 )
 
 X86 = platform.machine().lower() in ("x86_64", "amd64")
@@ -48,6 +49,28 @@ def test_this_process_computes_with_the_avx2_kernels():
     from numpy._core._multiarray_umath import __cpu_features__
 
     assert not any(__cpu_features__.get(feature) for feature in ("X86_V4", "AVX512_ICL"))
+
+
+def test_the_numba_cache_is_one_per_user_unless_the_user_names_one():
+    environ = {"HOME": "/home/ana"}
+    use_shared_numba_cache(environ)
+    assert environ["NUMBA_CACHE_DIR"] == "/home/ana/.cache/livermet/numba"
+    environ = {"HOME": "/home/ana", "XDG_CACHE_HOME": "/scratch/ana/cache"}
+    use_shared_numba_cache(environ)
+    assert environ["NUMBA_CACHE_DIR"] == "/scratch/ana/cache/livermet/numba"
+    environ = {"HOME": "/home/ana", "NUMBA_CACHE_DIR": "/tmp/mine"}
+    use_shared_numba_cache(environ)
+    assert environ["NUMBA_CACHE_DIR"] == "/tmp/mine"  # the user's choice stands
+
+
+def test_this_process_caches_its_kernels_where_the_workflows_jobs_do():
+    # tests/conftest.py sets it before numba loads, as the workflow does for its jobs: kernels
+    # compiled by a unit test are loaded by the demo run's jobs and the other way round (set
+    # after numba loads, numba would keep caching beside each library's source)
+    import numba
+
+    assert os.environ["NUMBA_CACHE_DIR"]
+    assert numba.config.CACHE_DIR == os.environ["NUMBA_CACHE_DIR"]
 
 
 # A fresh process imports umap as the graph-building jobs do (with NUMBA_CACHE_DIR set, that also

@@ -29,11 +29,12 @@ sample size) raised by the factor the worst of them needs, up to ``max_permutati
 ``max_sample_size``. Every row says what it got: ``fdr_se``, ``log2err``, ``permutations`` and
 ``sample_size``.
 
-What that buys on the demo hepatocytes (10,000 -> 200,000 permutations, sample size 101 -> 10,001,
-15-22 s CPU per contrast instead of 1.3 s; largest FDR difference over seeds 1-3): FDR < 0.01
-within 0.0006 (the third decimal), FDR < 0.05 within 0.0007-0.0026 (was 0.0028-0.016), FDR < 0.25
-within 0.006-0.008 (was 0.029-0.056). An SE of 0.00025 at FDR ~0.2 would take about 10^7
-permutations (~15 min per contrast), so read such FDR to two decimals and check ``fdr_se``.
+What that buys on the demo hepatocytes (largest FDR spread over seeds 1-3 of the three contrasts,
+CPU per contrast on 2 cores): without refinement FDR < 0.01 within 0.0042, < 0.05 within 0.017,
+< 0.25 within 0.035 (6 s); refined up to the default caps, 50,000 permutations and sample size
+2,501: 0.00085 (the third decimal), 0.0065 and 0.027 (33 s); up to 200,000 and 10,001: 0.00073,
+0.0036 and 0.012 (114 s). An SE of 0.00025 at FDR ~0.2 would take about 10^7 permutations (~15 min
+per contrast), so read such FDR to two decimals and check ``fdr_se``.
 
 Gene sets must use the organism's own symbols (``resources/genesets``). gseapy silently upper-cases
 a mouse ranking to meet human sets; :func:`check_gene_overlap` refuses that instead, since
@@ -153,8 +154,8 @@ def prerank_gsea(
     method: str = "multilevel",
     min_size: int = 10,
     max_size: int = 500,
-    max_permutations: int = 200000,
-    max_sample_size: int = 10001,
+    max_permutations: int = 50000,
+    max_sample_size: int = 2501,
     fdr_se_target: float = 0.00025,
     refine_fdr_below: float = 0.25,
 ) -> pd.DataFrame:

@@ -14,15 +14,15 @@ os.environ.update(
         [SRC, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
     ).rstrip(os.pathsep)
 )
-# numba compiles pynndescent/UMAP kernels once and every later job reuses the cache.
-os.environ.setdefault("NUMBA_CACHE_DIR", os.path.abspath(".snakemake/numba_cache"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from livermet.numerics import use_portable_kernels  # noqa: E402
+from livermet.numerics import use_portable_kernels, use_shared_numba_cache  # noqa: E402
 from livermet.panels import PANELS  # noqa: E402
 
 # Jobs inherit AVX2 BLAS/NumPy kernels: the same tables on every x86-64 machine.
 use_portable_kernels()
+# Jobs compile numba kernels once per user, not once per job or run (~/.cache/livermet/numba).
+use_shared_numba_cache()
 
 validate(config, "../../config/schemas/config.schema.yaml")
 if "datasets" in config:
