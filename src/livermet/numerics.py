@@ -108,9 +108,9 @@ def import_umap_with_cached_kernels() -> None:
     that build a graph (integration, four subclusterings, five human datasets, pseudotime).
     Decorated while numba's ``njit``/``jit`` default to ``cache=True``, the same kernels are
     written to ``NUMBA_CACHE_DIR`` (:func:`use_shared_numba_cache`) once and loaded from it
-    afterwards: import plus a 3,000-cell graph and UMAP, 30 s -> 5.5 s in a fresh process. The machine code
-    is the one numba would compile, so results do not change. Does nothing when umap is already
-    imported; numba's decorators are restored afterwards.
+    afterwards: import plus a 3,000-cell graph and UMAP, 30 s -> 5.5 s in a fresh process. The
+    machine code is the one numba would compile, so results do not change. Does nothing when umap
+    is already imported; numba's decorators are restored afterwards.
 
     With ``NUMBA_CACHE_DIR`` set, the import and a graph and layout of 200 points (which compile
     or load the kernels the workflow's graphs use) run under an exclusive lock on that directory:
