@@ -32,18 +32,45 @@ def test_snakemake_lint_is_clean():
     assert "Lints for" not in result.stdout + result.stderr
 
 
+def modules_loaded_by(modules: list[str]) -> set[str]:
+    """Every module a fresh process has loaded after importing ``modules``, as a job would."""
+    code = f"import sys; import {', '.join(modules)}; print(*sorted(sys.modules))"
+    result = run(sys.executable, "-c", code)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
 def test_table_panels_do_not_import_the_analysis_stack():
     """Each of the ~74 figure jobs is a fresh process; importing scanpy (~2 s) or inmoose's limma
     (~2 s) in the modules of panels drawn from tables would cost every job that (see the note in
     livermet.figures.fig1). A module-level import of either in these modules fails here."""
-    modules = ["livermet.io", "livermet.figures"] + [
-        f"livermet.figures.{name}"
-        for name in ("fig1", "fig2", "fig6", "composition", "deconvolution", "human", "survival")
-        + ("lineage_de", "trajectories")
-    ]
-    code = f"import sys; import {', '.join(modules)}; print(*sorted(sys.modules))"
-    result = run(sys.executable, "-c", code)
-    assert result.returncode == 0, result.stderr
-    loaded = set(result.stdout.split())
+    loaded = modules_loaded_by(
+        ["livermet.io", "livermet.figures"]
+        + [
+            f"livermet.figures.{name}"
+            for name in (
+                "fig1",
+                "fig2",
+                "fig6",
+                "composition",
+                "deconvolution",
+                "human",
+                "survival",
+            )
+            + ("lineage_de", "trajectories")
+        ]
+    )
     assert "livermet.figures.lineage_de" in loaded
     assert not loaded & {"scanpy", "inmoose"}, loaded & {"scanpy", "inmoose"}
+
+
+def test_jobs_that_fit_no_limma_model_do_not_import_inmoose():
+    """Deconvolution jobs (8 in the demo) read designs through livermet.bulk, and subtype DE and
+    the N1 signature run Wilcoxon tests through livermet.de: importing inmoose (all its
+    subpackages, with statsmodels) cost each of them about 2 s of CPU. The fits import it."""
+    loaded = modules_loaded_by(
+        ["livermet.bulk", "livermet.de", "livermet.lineage_de", "livermet.signature"]
+        + ["livermet.cell_fractions"]
+    )
+    assert "livermet.signature" in loaded
+    assert not loaded & {"inmoose", "statsmodels"}, loaded & {"inmoose", "statsmodels"}

@@ -16,6 +16,11 @@ number of genes (about 70 s for 15,000 genes, against 0.2 s for voom).
 
 The same code serves the per-animal pseudobulk test in :mod:`livermet.de`, so both count-level tests
 of the project share one R-checked implementation.
+
+inmoose and statsmodels are imported where a fit needs them: importing inmoose loads all of its
+subpackages (edgepy, DESeq2, pycombat, with statsmodels and matplotlib), about 2 s in every job
+that imports this module only to read a design (deconvolution) or through :mod:`livermet.de` for
+Wilcoxon tests alone (subtype DE, signatures).
 """
 
 from __future__ import annotations
@@ -23,16 +28,18 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import patsy
-from inmoose.limma import MArrayLM, contrasts_fit, lmFit, squeezeVar
 from scipy.stats import false_discovery_control
 from scipy.stats import t as t_dist
-from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from livermet.errors import InputError
+
+if TYPE_CHECKING:
+    from inmoose.limma import MArrayLM
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +127,8 @@ def voom_weights(counts: pd.DataFrame, design: np.ndarray) -> np.ndarray:
 
     Library sizes are the column sums (no TMM), as in ``voom(counts, design)`` on a matrix.
     """
+    from inmoose.limma import lmFit
+
     lib_size = counts.sum(axis=0).to_numpy(dtype=float)
     expr = log_cpm(counts)
     fit = lmFit(expr, design)
@@ -135,6 +144,8 @@ def voom_weights(counts: pd.DataFrame, design: np.ndarray) -> np.ndarray:
 def _lowess_trend(x: np.ndarray, y: np.ndarray, span: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """R ``lowess(x, y, f=span)`` (3 robustness iterations, delta = 1 % of the range), with tied x
     values averaged as ``approxfun(ties = mean)`` does."""
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
     smooth = lowess(y, x, frac=span, it=3, delta=0.01 * np.ptp(x), return_sorted=True)
     unique_x, inverse = np.unique(smooth[:, 0], return_inverse=True)
     mean_y = np.bincount(inverse, weights=smooth[:, 1]) / np.bincount(inverse)
@@ -149,6 +160,8 @@ def weighted_lm_fit(
     Solves all genes at once ((X'WX)^-1 X'Wy per gene) and returns an inmoose ``MArrayLM`` ready for
     ``contrasts_fit`` and ``eBayes``.
     """
+    from inmoose.limma import MArrayLM
+
     x = np.asarray(design, dtype=float)
     y = expr.to_numpy(dtype=float)
     xtwx = np.einsum("gi,ij,ik->gjk", weights, x, x)
@@ -182,6 +195,8 @@ def limma_de(
     Returns one row per gene and contrast: gene, log2fc, ave_expr (mean log2-CPM), t, pval, padj
     (Benjamini-Hochberg within contrast), contrast ("<group>_vs_<ref>").
     """
+    from inmoose.limma import contrasts_fit
+
     groups = groups.loc[counts.columns]
     check_contrast_groups(groups, contrasts)
     design = group_means_design(groups)
@@ -200,6 +215,8 @@ def moderated_t(fit: MArrayLM) -> tuple[pd.DataFrame, pd.DataFrame]:
     Gene variances are squeezed towards a common prior (``squeezeVar``); the t-statistic uses the
     posterior variance on residual + prior degrees of freedom, capped at the pooled residual df.
     """
+    from inmoose.limma import squeezeVar
+
     df_residual = np.asarray(fit.df_residual, dtype=float)
     squeezed = squeezeVar(np.asarray(fit.sigma, dtype=float) ** 2, df_residual.copy())
     s2_post = np.asarray(squeezed["var_post"], dtype=float)
