@@ -84,7 +84,8 @@ def selected(request, fixture: str = "", marker: str = "") -> bool:
 def demo_run_started(request, tmp_path_factory):
     """The session's demo run, started in the background when the session begins if any selected
     test needs it, so that the unit tests run beside it rather than before it. Both are CPU-bound
-    on two cores, so the gain is the run's single-job stretches: CI 20 min 44 s -> 20 min 14 s."""
+    on two cores, so the gain is the run's single-job stretches (CI 20 min 44 s -> 20 min 14 s
+    when it came in)."""
     from workflow_utils import make_workdir, start_snakemake, stop_snakemake
 
     if not selected(request, fixture="demo_run"):
