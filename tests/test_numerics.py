@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_info
 
 from livermet.numerics import (
     PORTABLE_KERNELS,
+    _exclusive_lock,
     describe_kernels,
     portable_kernels_apply,
     use_portable_kernels,
@@ -61,6 +62,17 @@ def test_the_numba_cache_is_one_per_user_unless_the_user_names_one():
     environ = {"HOME": "/home/ana", "NUMBA_CACHE_DIR": "/tmp/mine"}
     use_shared_numba_cache(environ)
     assert environ["NUMBA_CACHE_DIR"] == "/tmp/mine"  # the user's choice stands
+
+
+def test_an_unwritable_cache_is_used_without_its_lock(tmp_path, caplog):
+    # a cache directory below a file cannot be made: the job goes on (numba then compiles
+    # without caching) and says so in its log
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    with _exclusive_lock(str(not_a_directory / "numba")):
+        ran = True
+    assert ran
+    assert "numba cache lock not taken" in caplog.text
 
 
 def test_this_process_caches_its_kernels_where_the_workflows_jobs_do():

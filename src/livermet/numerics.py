@@ -90,9 +90,10 @@ def use_shared_numba_cache(environ: os._Environ | dict = os.environ) -> None:
     every run (and of the test suite) shares one on-disk cache of compiled kernels.
 
     Compiling is the largest fixed cost of a small job: scanpy's parallel kernels (normalisation,
-    variable genes, scaling, Wilcoxon ranks) take 5-10 s each to compile, so a condition-DE job of
-    the demo took 30 s with an empty cache against 3.5 s with a filled one. With one cache per
-    run directory every new run, test workdir and pytest process compiled them again. numba keys
+    variable genes, scaling, Wilcoxon ranks) take 5-10 s each to compile: the demo's first two
+    condition-DE jobs took 29-30 s each on an empty cache, 8-9 s on a filled one. With one cache
+    per run directory every new run and test workdir compiled them again, and the test process
+    (numba's default, beside each library's source) once more. numba keys
     its entries by source file and CPU, so one directory serves several environments and machines.
     Must run before numba is imported in the process, or in its parent."""
     environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir(environ))
