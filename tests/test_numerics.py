@@ -70,8 +70,7 @@ def test_an_unwritable_cache_is_used_without_its_lock(tmp_path, caplog):
     not_a_directory = tmp_path / "file"
     not_a_directory.write_text("")
     with _exclusive_lock(str(not_a_directory / "numba")):
-        ran = True
-    assert ran
+        pass
     assert "numba cache lock not taken" in caplog.text
 
 

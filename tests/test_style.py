@@ -44,21 +44,10 @@ def test_table_panels_do_not_import_the_analysis_stack():
     """Each of the ~74 figure jobs is a fresh process; importing scanpy (~2 s) or inmoose's limma
     (~2 s) in the modules of panels drawn from tables would cost every job that (see the note in
     livermet.figures.fig1). A module-level import of either in these modules fails here."""
+    panels = ("fig1", "fig2", "fig6", "composition", "deconvolution", "human", "survival")
+    panels += ("lineage_de", "trajectories")
     loaded = modules_loaded_by(
-        ["livermet.io", "livermet.figures"]
-        + [
-            f"livermet.figures.{name}"
-            for name in (
-                "fig1",
-                "fig2",
-                "fig6",
-                "composition",
-                "deconvolution",
-                "human",
-                "survival",
-            )
-            + ("lineage_de", "trajectories")
-        ]
+        ["livermet.io", "livermet.figures", *(f"livermet.figures.{name}" for name in panels)]
     )
     assert "livermet.figures.lineage_de" in loaded
     assert not loaded & {"scanpy", "inmoose"}, loaded & {"scanpy", "inmoose"}
