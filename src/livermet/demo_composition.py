@@ -11,7 +11,7 @@ from livermet.demo_engine import StudyModel
 
 COMPOSITION_CONCENTRATION = 500.0
 """Dirichlet concentration of a mouse's composition around its condition's (mouse-to-mouse
-variation); 500 gives a ~4 % relative sd for a 10 % share."""
+variation): a share p varies with sd sqrt(p (1 - p) / 501), 13 % of a 10 % share."""
 
 
 def condition_shares(effects: dict) -> dict[str, dict[str, dict[str, float]]]:
@@ -64,3 +64,16 @@ def _dirichlet(
     present = [key for key, share in shares.items() if share > 0]
     drawn = rng.dirichlet([concentration * shares[key] for key in present])
     return dict.fromkeys(shares, 0.0) | dict(zip(present, drawn, strict=True))
+
+
+def allocate_cells(shares: np.ndarray, n_cells: int, rng: np.random.Generator) -> np.ndarray:
+    """A label per cell, in random order, with each label's count its share of ``n_cells`` rounded
+    by largest remainder (counts differ from ``shares * n_cells`` by less than one cell): the
+    demo's livers vary by their drawn shares, not by counting noise on top (see
+    :mod:`livermet.demo`)."""
+    expected = np.asarray(shares, dtype=float) * n_cells
+    counts = np.floor(expected).astype(np.int64)
+    shortfall = n_cells - counts.sum()
+    largest_remainders = np.argsort(-(expected - counts), kind="stable")[:shortfall]
+    counts[largest_remainders] += 1
+    return rng.permutation(np.repeat(np.arange(len(counts)), counts))

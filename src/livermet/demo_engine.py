@@ -50,6 +50,9 @@ MIN_PROGRAMME_MEAN = 1e-5
 UP_SHARE = 0.7
 """Share of a random programme's genes that go up (cell identity is mostly genes switched on)."""
 CHUNK_CELLS = 256
+MAX_RANDOM_SHARE = 0.02
+"""Ceiling on a random-programme gene's share of a state's UMIs: above the fitted baseline's top
+gene (Tmsb4x, 1.35 %), below the strongest planted markers (Cd74 at 2.5 % in MAC2)."""
 MIN_MATURATION_CP10K = 1.0
 """Random maturation genes are drawn among genes at least this expressed (CP10k) in every maturing
 state: a neutrophil has ~1000 UMIs, so a change in a rarer gene would not be seen."""
@@ -169,10 +172,11 @@ def build_study_model(universe: GeneUniverse, rng: np.random.Generator, effects)
     """Baseline -> type, lineage, subtype programmes -> condition programmes, for every state."""
     states = cell_states()
     log_base = np.log(np.maximum(universe.baseline, 1e-9))
-    pool = _programme_gene_pool(universe)
+    pool = programme_gene_pool(universe)
     log_profiles = np.tile(log_base, (len(states), 1))
     for programme in PROGRAMMES:
         _apply_programme(log_profiles, states, programme, universe, pool, rng)
+    _cap_random_genes(log_profiles, pool)
     _scale_mito(log_profiles, states, universe)
     maturing = np.array([i for i, state in enumerate(states) if state.subtype in MATURATION.ranges])
     log_own = np.empty((len(maturing), len(CONDITIONS), len(universe.symbols)))
@@ -224,7 +228,7 @@ def _maturation_model(
     return MaturationModel(maturing, log_start, slope, effects["neutrophil_maturation_shift"])
 
 
-def _programme_gene_pool(universe: GeneUniverse) -> np.ndarray:
+def programme_gene_pool(universe: GeneUniverse) -> np.ndarray:
     """Genes random programmes may change: expressed, and not planted, mitochondrial or ribosomal,
     so every named effect stays exactly as specified."""
     symbols = pd.Series(universe.symbols)
@@ -259,6 +263,17 @@ def _apply_programme(
     if programme.levels:
         genes = universe.indices(programme.levels)
         log_profiles[np.ix_(rows, genes)] = np.log(np.array(list(programme.levels.values())) / 1e4)
+
+
+def _cap_random_genes(log_profiles: np.ndarray, pool: np.ndarray) -> None:
+    """Hold every gene the random programmes may change at or below :data:`MAX_RANDOM_SHARE`.
+
+    Their log fold changes add up over the type, lineage, group and subtype levels, with
+    log-normal sizes, so without a ceiling a gene drawn up at several levels reached 10-99 % of a
+    state's UMIs in some seeds (default seed: one gene at 40 % of N0's), where no gene of the
+    fitted baseline exceeds 1.4 %; the 99 % case left a neutrophil state with too few expressed
+    genes to build its maturation axis from."""
+    log_profiles[:, pool] = np.minimum(log_profiles[:, pool], np.log(MAX_RANDOM_SHARE))
 
 
 def _scale_mito(log_profiles: np.ndarray, states, universe: GeneUniverse) -> None:
