@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from matplotlib.figure import Figure
 
 from livermet import CONDITIONS, cellchat
+from livermet.demo_biology import planted_genes
 from livermet.errors import InputError
 from livermet.figures import draw_panel
 from livermet.io import read_table, write_table
@@ -160,29 +161,20 @@ PLANTED_UP = (
 """(grouping, sender, receiver, pair) the demo plants up in MN (demo_biology ``checkpoint_up``:
 Cd274 in neutrophils, macrophages, hepatocytes, Pdcd1 in exhausted T; ``app_cd74_up``: App in
 neutrophils, Cd74 in MAC2)."""
-NOT_PLANTED = ("lineage", "Endothelial", "Macrophage", "THY1_ADGRE5")
-"""Thy1 on endothelial cells to Adgre5 (CD97) on macrophages: two large groups of every stage (~150
-and ~100 cells), genes the demo does not change between stages. Picked as the pair between large
-lineages that held the null on six draws of five reworkings of the generator tried for issue 9 (five
-full demo runs and a truth-labelled draw), then checked on three draws not used to pick it: it held
-on this generator's full demo run and its truth-labelled draw, and missed (not significant) at seed
-0 of the last reworking. Pecam1 homophilic contact, the null before, held on 4 of those 9 draws:
-Pecam1 is so bursty in the fitted counts (dispersion 10.4) that ~30 % of endothelial cells have any,
-its trimean sits at the edge of zero and its probability swung 0.000-0.018 between stages. Pairs
-with a small group swing more: MHC-I H2-K1 -> Cd8a from B cells to the ~30 CD8 effector T cells
-of a stage rose 3.3x in MN on the demo, as the trimean of Cd8a (zero in half of those cells)
-jumped from 0 to 2.2."""
+UNPLANTED_QUANTILE = 0.9
+"""Each planted pair's MN / control probability must exceed this quantile of the pairs the demo
+does not plant. An unplanted pair is no fixed null: CellChat scores each stage on its own, and
+over five full demo runs of four generator versions (2026-12-03) the unplanted pairs' median
+ratio went 0.68-1.63 and single pairs 0.2-3.8 (Thy1-Adgre5 from endothelial cells to
+macrophages, the null before: 0.69, 1.40, 0.83, not significant, 1.40), while the planted pairs,
+absent in control, stood above every unplanted one."""
 
 
-def check_planted_communication(results: Path, up_fold: float = 1.25) -> None:
+def check_planted_communication(results: Path) -> None:
     """Assert on a finished run's ``results/cellchat``: the totals equal the count recomputed
     from the per-pair tables; every planted pair is significant in MN, stronger in MN than in
-    control and in the up-in-MN table; the pair not planted is significant in every stage, less
-    than ``up_fold`` x its control probability in MN, and not in the up-in-MN table.
-
-    The null is one-sided on purpose: the analysis reports rises only, and an unplanted pair's
-    probability moves by 10-50 % between the demo's stages (trimeans of 30-cell groups; each
-    stage scaled by its own maximum), in either direction."""
+    control, in the up-in-MN table, and rises more than most pairs the demo does not plant
+    (:data:`UNPLANTED_QUANTILE`)."""
     folder = Path(results) / "cellchat"
     tables = {
         grouping: cellchat.read_communication(sorted((folder / grouping).glob("*.tsv")))
@@ -201,15 +193,26 @@ def check_planted_communication(results: Path, up_fold: float = 1.25) -> None:
     up_keys = set(
         zip(up["grouping"], up["source"], up["target"], up["interaction_name"], strict=True)
     )
+    unplanted = unplanted_mn_to_control_ratios(tables["lineage"]).quantile(UNPLANTED_QUANTILE)
     for key in PLANTED_UP:
         probs = pair_probabilities(tables[key[0]], *key[1:])
         assert probs.loc["MN", "significant"], key
         assert probs.loc["MN", "prob"] > probs.loc["control", "prob"], key
         assert key in up_keys, key
-    probs = pair_probabilities(tables[NOT_PLANTED[0]], *NOT_PLANTED[1:])
-    assert probs["significant"].all(), probs
-    assert probs.loc["MN", "prob"] < up_fold * probs.loc["control", "prob"], probs
-    assert NOT_PLANTED not in up_keys
+        with np.errstate(divide="ignore"):
+            assert probs.loc["MN", "prob"] / probs.loc["control", "prob"] > unplanted, key
+
+
+def unplanted_mn_to_control_ratios(table: pd.DataFrame) -> pd.Series:
+    """MN / control probability of each pair significant in both stages whose genes the demo
+    does not plant."""
+    planted = planted_genes()
+    genes = table["ligand"].str.split("_") + table["receptor"].str.split("_")
+    unplanted = table[table["significant"] & ~genes.map(lambda pair: bool(planted & set(pair)))]
+    wide = unplanted.pivot_table(
+        index=["source", "target", "interaction_name"], columns="condition", values="prob"
+    ).dropna(subset=["control", "MN"])
+    return wide["MN"] / wide["control"]
 
 
 # --- the resource ----------------------------------------------------------------------------

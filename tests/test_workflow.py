@@ -183,12 +183,15 @@ def test_neutrophil_share_of_myeloid_rises_with_stage(demo_run):
 
 PLANTED_SHIFTS = [("myeloid", "Neutrophil", "MN_vs_control"), ("macrophage", "Kupffer2", "overall")]
 PLANTED_NULLS = [
-    ("myeloid", "DC2", "PMN_vs_control"),
-    ("myeloid", "Basophil", "PMN_vs_control"),
+    ("tnk", "NK", "PMN_vs_control"),
+    ("tnk", "CD8_effector", "PMN_vs_control"),
     ("macrophage", "Kupffer1", "overall"),
-    ("macrophage", "MAC3", "overall"),
+    ("myeloid", "DC2", "PMN_vs_control"),
     ("tnk", "gdT", "overall"),
 ]
+"""Shares the demo keeps equal, the five with the most cells (~33 down to ~8 per control liver):
+Basophils and MAC3 (~3 cells per liver) left out, where one cell named differently moves a
+liver's share by a third."""
 
 
 def propeller_rows(demo_run, rows) -> pd.DataFrame:
