@@ -184,11 +184,11 @@ WITHIN_SHARES = {
             "MAC3": 0.07,
         },
         "MN": {
-            "Kupffer1": 0.30,
+            "Kupffer1": 0.32,
             "Kupffer2": 0.22,
             "Kupffer3": 0.14,
             "MAC1": 0.10,
-            "MAC2": 0.17,
+            "MAC2": 0.15,
             "MAC3": 0.07,
         },
     },
@@ -501,7 +501,7 @@ PROGRAMMES = (
     _programme(
         "subtype",
         ("N3",),
-        {**N3_GRANULE_LEVELS, "Retnlg": 60.0, "Mmp8": 100.0},
+        {**N3_GRANULE_LEVELS, "Retnlg": 60.0, "Mmp8": 40.0},
     ),
     # T/NK groups and subtypes (a T/NK subtype is also its lineage)
     _programme("group", T_CELLS, {"Cd3g": 10.0, "Cd6": 3.0}),
