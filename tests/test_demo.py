@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from livermet.annotate import composition
 from livermet.demo import simulate_bulk_cohort, simulate_bulk_study, simulate_counts, simulate_study
 from livermet.demo_biology import T_CELLS, planted_genes
 from livermet.demo_composition import allocate_cells, condition_shares
@@ -247,7 +248,7 @@ def test_planted_rates_of_doublets_low_quality_and_erythroid_cells(study):
     _, truth = study
     for column, rate in [("is_doublet", 0.05), ("is_low_quality", 0.04), ("is_erythroid", 0.03)]:
         # allocated per (state, kind): each sample's count is its share of 600 cells but for the
-        # rounding of ~30 states' parts (a multinomial draw: sd 4-5 cells)
+        # rounding of each of ~30 states' parts (a multinomial draw would vary by 4-5 cells)
         per_sample = truth.groupby("sample")[column].sum()
         assert (abs(per_sample - rate * 600) <= 4).all(), (column, per_sample)
     flags = truth[["is_doublet", "is_low_quality", "is_erythroid"]].sum(axis=1)
@@ -338,11 +339,11 @@ def test_every_composition_claim_of_the_scorecard_holds_in_the_planted_truth(stu
 
 
 def _write_composition(cells: pd.DataFrame, column: str, path: Path) -> Path:
-    """``cells`` as the pipeline's composition table: per sample, each label's count and share."""
-    table = cells.groupby(["sample", "condition", column]).size().rename("n_cells").reset_index()
-    table = table.rename(columns={column: "cell_type" if column == "cell_type" else "subtype"})
-    table["proportion"] = table["n_cells"] / table.groupby("sample")["n_cells"].transform("sum")
-    table.to_csv(path, sep="\t", index=False)
+    """``cells`` labelled by ``column`` as the pipeline's composition table (annotate's for major
+    types, the subclusterings' ``subtype`` otherwise)."""
+    key = "cell_type" if column == "cell_type" else "subtype"
+    obs = cells[["sample", "condition"]].assign(**{key: cells[column]})
+    composition(obs, key).to_csv(path, sep="\t", index=False)
     return path
 
 
