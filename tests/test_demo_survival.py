@@ -8,9 +8,11 @@ import pytest
 
 from livermet import demo_survival as ds
 from livermet import geo
+from livermet.demo_engine import DEFAULT_PARAMS_DIR, random_stream, study_model
 from livermet.errors import InputError
 from livermet.orthologs import map_genes
 from livermet.survival import cox_univariate
+from livermet.survival_cohort import EVENT, TIME, cutpoint_analysis
 
 SEED = 20250336  # config/config.yaml
 
@@ -75,14 +77,38 @@ def test_lesions_of_a_patient_share_survival_and_neighbour_compositions(cohort):
     assert 0.5 < truth.drop_duplicates("patient")["os_event"].mean() < 0.75
 
 
-def test_hazard_rises_with_planted_n1_and_not_with_planted_n2(cohort):
+def test_hazard_rises_with_planted_n1(cohort):
     patients = cohort.truth.drop_duplicates("patient")
     time, event = patients["os_time"].to_numpy(), patients["os_event"].to_numpy()
-    n1 = cox_univariate(time, event, patients["N1"])
-    n2 = cox_univariate(time, event, patients["N2"])
+    n1 = cox_univariate(time, event, patients[ds.HAZARD_SUBTYPE])
     assert n1["hr"] > 1 and n1["cox_p"] < 1e-4
-    assert n2["cox_p"] > 0.05
-    assert abs(np.corrcoef(patients["N1"], patients["N2"])[0, 1]) < 0.2  # drawn independently
+
+
+def planted_patients(seed: int) -> pd.DataFrame:
+    """The truth's patients of the configured cohort as the pipeline keeps them (the lowest GSM),
+    with the survival columns it reads; drawn without the costly expression of the cohort."""
+    model = study_model(seed, None, DEFAULT_PARAMS_DIR)
+    lesions = ds._draw_patients(model, 171, 0.3, random_stream(seed, "bulk", "survival/cohort"))
+    gsms = [f"GSM{ds.FIRST_GSM + i}" for i in range(len(lesions))]
+    truth = ds._truth_table(model, lesions, gsms).drop_duplicates("patient")
+    return truth.rename(columns={"os_time": TIME, "os_event": EVENT})
+
+
+def test_only_planted_n1_has_a_detectable_survival_link_across_seeds():
+    """The optimal-cut survival of the planted fractions, with the permutation p of the scorecard:
+    N1 predicts worse survival in every cohort; N0, N2 and N3 lose to N1 only what it gains, a
+    small part of their own spread, so they reject at 0.05 about as rarely as a null should (the
+    earlier draw, where N0 and N3 split what N1 and N2 left, rejected for N0 and N3 in ~9 of 10)."""
+    seeds = range(1, 9)
+    tables = [
+        cutpoint_analysis(planted_patients(seed), ds.NEUTROPHIL_SUBTYPES, n_perm=1000, seed=seed)[0]
+        for seed in seeds
+    ]
+    rows = pd.concat(tables).set_index("variable")
+    n1 = rows.loc[ds.HAZARD_SUBTYPE]
+    assert ((n1["hr"] > 1) & (n1["perm_p"] < 0.05)).all()
+    nulls = rows.loc[list(ds.NULL_SUBTYPES)]
+    assert (nulls["perm_p"] < 0.05).sum() <= 4, nulls  # of 24 tests: ~1 expected, ~15 before
 
 
 def test_truth_genes_are_n1_markers_that_carry_the_hazard(cohort):
@@ -96,7 +122,6 @@ def test_truth_genes_are_n1_markers_that_carry_the_hazard(cohort):
 
 
 def test_single_cell_log2fc_ranks_the_planted_n1_marker_near_the_top():
-    from livermet.demo_engine import DEFAULT_PARAMS_DIR, study_model
 
     model = study_model(SEED, None, DEFAULT_PARAMS_DIR)
     log2fc = pd.Series(ds.single_cell_log2fc(model, "N1"), index=model.universe.symbols)

@@ -269,6 +269,14 @@ def test_hazard_reads_the_ratio_and_the_p_value(hr, p, expect, verdict):
     assert one("hazard", table, where={"variable": "N1"}, expect=expect)["verdict"] == verdict
 
 
+def test_hazard_claims_read_the_permutation_p_of_the_chosen_cut(claims):
+    """The naive log-rank p of an optimal cut is anti-conservative: a no-link claim needs perm_p."""
+    hazard = [c for c in claims if c.check == "hazard"]
+    assert len(hazard) == 5 and all(c.params.get("p") == "perm_p" for c in hazard)
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    assert config["survival"]["permutations"] > 0  # the signature's survival uses it too
+
+
 def test_rows_evaluates_expressions_over_the_selected_rows():
     pairs = pd.DataFrame(
         {
