@@ -167,9 +167,9 @@ WITHIN_SHARES = {
         },
     },
     "Neutrophil": {
-        "control": {"N0": 0.40, "N1": 0.15, "N2": 0.35, "N3": 0.10},
-        "PMN": {"N0": 0.30, "N1": 0.27, "N2": 0.28, "N3": 0.15},
-        "MN": {"N0": 0.22, "N1": 0.36, "N2": 0.22, "N3": 0.20},
+        "control": {"N0": 0.41, "N1": 0.15, "N2": 0.36, "N3": 0.08},
+        "PMN": {"N0": 0.30, "N1": 0.27, "N2": 0.29, "N3": 0.14},
+        "MN": {"N0": 0.20, "N1": 0.36, "N2": 0.20, "N3": 0.24},
     },
     "Macrophage": {
         "control": {
@@ -407,10 +407,11 @@ N3_GRANULE_LEVELS = {"Ltf": 100.0, "Camp": 80.0, "Ngp": 120.0}
 :data:`MATURATION`."""
 
 N1_MDSC_GENES = ("Trem1", "Hk3", "Il1r2", "C5ar1", "Fgr", "Osm", "Bcl2a1b", "Aqp9")
-"""PMN-MDSC genes (Veglia et al. 2021; ``mdsc`` in resources/signatures) planted at 10 CP10k in N1:
+"""PMN-MDSC genes (Veglia et al. 2021; ``mdsc`` in resources/signatures) planted at 8 CP10k in N1:
 the paper's N1 carries the highest MDSC score (Fig 3K). None is in another neutrophil signature
 (Ncf2, also a granule gene, made N1 outscore N3 for granule formation on seed 2), and the level
-leaves Prok2, Retnlg, Mmp8 and App among N1's top markers."""
+leaves Prok2, Retnlg, Mmp8 and App among N1's top markers (at 10 CP10k six of them were in N1's
+top 25 and pushed Mmp8 out)."""
 N3_PHAGOCYTOSIS_GENES = ("Marcks", "Was", "Asap2", "Myo10", "Limk1", "Pik3r5", "Prkca", "Akt3")
 """Fc-gamma-R phagocytosis genes (KEGG mmu04666; ``phagocytosis``) planted at 10 CP10k in N3,
 the subtype with the highest phagocytosis score in the paper (Fig 3K); none is an apoptosis gene."""
@@ -436,10 +437,11 @@ Cxcl2: genes up in Kupffer2 vs Kupffer3 are enriched for TNF/NF-kB signalling (F
 CD14 "activated" score, scored on the same hallmark set, is highest in Kupffer2 (Fig 4I)."""
 MAC2_M2_LEVELS = {"Ctsd": 80.0, "Ctsb": 40.0, "Msr1": 15.0, "Fn1": 15.0}
 """M2 signature genes (Cheng et al. 2021; ``m2``) of MAC2, the M2-like macrophages (Fig 4J, 4L)."""
-STEADY_GENES = ("Cd274", "Cd6", "Fosl2", "Crem", "Alcam")
+STEADY_GENES = ("Cd274", "Cd6", "Fosl2", "Crem", "Alcam", "Mmp8", "App")
 """Genes the lung fit saw only in rare bursts (negative-binomial dispersion 1.4-10.5) whose level
 the paper follows within small populations: Cd274 step by step in N1 (Fig S4C), Cd6, Fosl2 and
-Crem in exhausted CD8 T cells (Fig 5D, 6D), Alcam in the receivers of Cd6 (Fig 6C). The generator gives them
+Crem in exhausted CD8 T cells (Fig 5D, 6D), Alcam in the receivers of Cd6 (Fig 6C), Mmp8 higher
+in N1 than in N3 (Fig S2B), App highest in N1 (Fig S4D). The generator gives them
 the median dispersion of marker-level genes (see ``livermet.demo_engine.load_universe``); at a
 dispersion of 10 a gene planted at 20 CP10k is still absent from 60 % of a state's cells."""
 
@@ -503,7 +505,7 @@ PROGRAMMES = (
             "Cxcr2": 10.0,
             "Retnlg": 1.0,
             "Cd274": 0.5,
-            "App": 2.0,
+            "App": 0.5,
         },
     ),
     _programme(
@@ -550,7 +552,7 @@ PROGRAMMES = (
         "subtype",
         ("N1",),
         {"Prok2": 25.0, "Retnlg": 80.0, "Mmp8": 100.0, "App": 40.0}
-        | dict.fromkeys(N1_MDSC_GENES, 10.0),
+        | dict.fromkeys(N1_MDSC_GENES, 8.0),
     ),
     _programme("subtype", ("N2",), {"Ifit1": 15.0, "Isg15": 30.0, "Rsad2": 10.0, "Ifit3": 15.0}),
     _programme(
@@ -702,11 +704,12 @@ and more in MN neutrophils, macrophages, hepatocytes (8-fold per step from a tra
 the rise shows step by step even in the five or so control N1 cells, whose mean of one or two
 counts a cell swung with the draw at 4-fold steps, Fig S4C); Pdcd1 and Cd6 up in MN exhausted CD8 T
 cells; Fosl2 and Crem up in MN exhausted CD8 T cells (Fig 5D); App up in MN neutrophils (N1
-highest throughout); Cd74 up in MN macrophages, in MAC2 2-fold from control to PMN and again to MN
+highest throughout, from a trace in the other neutrophils); Cd74 up in MN macrophages, in MAC2 2-fold from control to PMN and again to MN
 (Fig 6D-G, S4F: one such step outruns the condition-wide drift the batch effects give a gene, seen
 at 0.2-0.3 log units in every macrophage subtype). App is sparse in real counts (negative-binomial
-dispersion 2.5 in ``resources/demo``), so its fold is large: CellChat's trimean is zero until about
-a quarter of a group's cells express a gene, and the planted pairs must pass that in MN."""
+dispersion 2.5 in ``resources/demo``; steady here, see :data:`STEADY_GENES`), so its fold is
+large: CellChat's trimean is zero until about a quarter of a group's cells express a gene, and the
+planted pairs must pass that in MN."""
 
 DEFAULT_EFFECTS = {
     "hepatocyte_pmn_programme": 1.0,
