@@ -37,7 +37,7 @@ Planted truth (read only by tests: ``truth.tsv`` per cell, ``patients.tsv`` per 
   (:func:`cohort_factors`). The demo has 24 patients of 400 cells (the paper had 11): at 12, an
   exhausted-T link reaches p < 0.05 on the planted shares of 80 % of seeds, all three links on 62 %;
   at 24 all four Spearman tests hold on the planted shares of every seed tried (0-499) and, through
-  the pipeline's reclustering and N1-like calls, on the four seeds run (N1 - Tex p 0.0003 at the
+  the pipeline's reclustering and N1-like calls, on the six seeds run (N1 - Tex p 0.0003 at the
   default seed, 0.04 at the weakest: the ~65 neutrophils drawn per patient blur the N1 share).
 
 As in the paper's design, disease status is confounded with platform (healthy donors are
