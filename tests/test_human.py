@@ -1,5 +1,5 @@
 """Human validation (Fig 3M, 5F-I): neutrophils found across platforms, the N1 signature in
-tumour vs normal, and the patient-level N1 - exhausted T link, recovered from the demo's human part
+tumour vs normal, and the patient-level links of Fig 5F-I, recovered from the demo's human part
 (planted truth); the same steps on real PBMC counts."""
 
 from __future__ import annotations
@@ -40,8 +40,11 @@ from livermet.readers import FORMATS as READER_FORMATS
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20250336
-DONORS = {"hcl_pbmc": 2, "hcl_liver": 2, "wu_liver": 12, "wu_pbmc": 2}
-CELLS = {"hcl_pbmc": 150, "hcl_liver": 150, "wu_liver": 300, "wu_pbmc": 150}
+DONORS = {"hcl_pbmc": 2, "hcl_liver": 2, "wu_liver": 24, "wu_pbmc": 2}
+CELLS = {"hcl_pbmc": 150, "hcl_liver": 150, "wu_liver": 200, "wu_pbmc": 150}
+"""24 patients as in the demo config: the links of Fig 5F-I are correlations of about 0.7, and at
+12 patients all three reach p < 0.05 on the planted shares of only 62 % of seeds; 200 cells each
+keep the test's time (4,800 cells against 12 x 300 before: 41 s against 44 s, back to back)."""
 LIGHT = {"n_hvg": 1000, "n_pcs": 20, "graph_pcs": 15}
 """Lighter embeddings than the config's, for test time; the steps are the same."""
 
@@ -131,14 +134,15 @@ def test_integration_keeps_every_neutrophil_with_harmony_over_sample(run):
     assert (run.genes["status"] == "scored").all()
 
 
-def test_planted_n1_exhausted_t_link_found_and_null_pair_not(run):
+def test_planted_links_of_fig5f_i_found_and_null_pair_not(run):
     rows = run.correlations.set_index(["x", "y"])
-    link = rows.loc[("N1", "CD8_exhausted")]
+    for pair in (("N1", "CD8_exhausted"), ("Kupffer2", "CD8_exhausted"), ("N1", "MAC2")):
+        link = rows.loc[pair]
+        assert link["n_patients"] == DONORS["wu_liver"]
+        assert link["rho"] > 0 and link["p"] < 0.05, (pair, link.to_dict())
+        assert link["mean_y_high"] > link["mean_y_low"], pair
     null = rows.loc[("N1", "Kupffer2")]
-    assert link["n_patients"] == DONORS["wu_liver"]
-    assert link["rho"] > 0 and link["p"] < 0.05, link.to_dict()
     assert null["p"] >= 0.05, null.to_dict()
-    assert link["mean_y_high"] > link["mean_y_low"]
 
 
 def test_measured_shares_track_the_planted_ones(run):
@@ -150,10 +154,12 @@ def test_measured_shares_track_the_planted_ones(run):
     drawn_tex = tnk.apply(lambda s: (s == "CD8_exhausted").mean())
     macrophages = truth[truth["lineage"] == "Macrophage"].groupby("donor")["subtype"]
     drawn_k2 = macrophages.apply(lambda s: (s == "Kupffer2").mean())
+    drawn_mac2 = macrophages.apply(lambda s: (s == "MAC2").mean())
     neutrophils = truth[truth["lineage"] == "Neutrophil"].groupby("donor")["subtype"]
     drawn_n1 = neutrophils.apply(lambda s: (s == "N1").mean())
     assert stats.pearsonr(wide["CD8_exhausted"], drawn_tex[wide.index])[0] > 0.9
     assert stats.pearsonr(wide["Kupffer2"], drawn_k2[wide.index])[0] > 0.9
+    assert stats.pearsonr(wide["MAC2"], drawn_mac2[wide.index])[0] > 0.9
     assert stats.spearmanr(wide["N1"], drawn_n1[wide.index])[0] > 0.8
 
 
