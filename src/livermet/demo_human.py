@@ -206,7 +206,7 @@ TRUTH_COLUMNS = (
     "lineage",
     "subtype",
 )
-DEFAULT_DONORS = {"hcl_pbmc": 3, "hcl_liver": 3, "wu_liver": 24, "wu_pbmc": 3}
+DEFAULT_DONORS = {"hcl_pbmc": 5, "hcl_liver": 5, "wu_liver": 24, "wu_pbmc": 5}
 
 
 @dataclass(frozen=True)
