@@ -704,19 +704,21 @@ CONDITION_PROGRAMMES = (
     ConditionProgramme("app_cd74_up", ("MAC2",), {"PMN": {"Cd74": 1.0}, "MN": {"Cd74": 1.4}}),
 )
 """Hepatocyte acute phase up in PMN (not further in MN); S100a8/9, Cxcl2, Cxcl10 up in MN only;
-bile acid down PMN, further MN; IL-6/TNF-a pathway genes up PMN, more MN; Cd274 (PD-L1) up in PMN
-and more in MN neutrophils, macrophages, hepatocytes (16-fold from a trace in control to PMN, 4-fold
-on to MN, so the rise shows step by step even in the five or so control N1 cells: at 4- and
-8-fold steps three stray counts in them outweighed the PMN mean on the default draw, Fig S4C); Pdcd1 and Cd6 up in MN exhausted CD8 T
-cells; Fosl2 and Crem up in MN exhausted CD8 T cells (Fig 5D); App up in MN neutrophils (N1
-highest throughout, from a trace in the other neutrophils; 16-fold in MN, so that App-Cd74 from
-N1 to MAC2 rises from PMN to MN by more than CellChat's saturating probability hides: at 40 CP10k
-in PMN N1 it came out 0.45 in PMN and 0.53 in MN); Cd74 up in MN macrophages, in MAC2 2-fold from control to PMN and again to MN
-(Fig 6D-G, S4F: one such step outruns the condition-wide drift the batch effects give a gene, seen
-at 0.2-0.3 log units in every macrophage subtype). App is sparse in real counts (negative-binomial
-dispersion 2.5 in ``resources/demo``; steady here, see :data:`STEADY_GENES`), so its fold is
-large: CellChat's trimean is zero until about a quarter of a group's cells express a gene, and the
-planted pairs must pass that in MN."""
+bile acid down PMN, further MN; IL-6/TNF-a pathway genes up PMN, more MN.
+
+Cd274 (PD-L1) up in PMN and more in MN neutrophils, macrophages and hepatocytes: 16-fold from a
+trace in control to PMN, 4-fold on to MN, so the rise shows step by step even in the five or so
+control N1 cells (Fig S4C; at 4- and 8-fold steps three stray counts in them outweighed the PMN
+mean on the default draw). Pdcd1 and Cd6 up in MN exhausted CD8 T cells (Fig 6C, 6D); Fosl2 and
+Crem up there too (Fig 5D).
+
+App up 16-fold in MN neutrophils, highest in N1 throughout and a trace in the others: CellChat's
+probability saturates, so App-Cd74 from N1 to MAC2 rises from PMN to MN by the 1.25 x of "up in
+MN" only if App is low in PMN (at 40 CP10k in N1 it came out 0.45 in PMN, 0.53 in MN). Cd74 up in
+MN macrophages, in MAC2 2-fold from control to PMN and 2-fold again to MN (Fig 6D-G, S4F: one such
+step outruns the condition-wide drift the batch effects give a gene, seen at 0.2-0.3 log units in
+every macrophage subtype). CellChat's trimean is zero until about a quarter of a group's cells
+express a gene, so the planted pairs must pass that in MN."""
 
 DEFAULT_EFFECTS = {
     "hepatocyte_pmn_programme": 1.0,
