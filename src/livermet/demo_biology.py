@@ -406,6 +406,20 @@ N3_GRANULE_LEVELS = {"Ltf": 100.0, "Camp": 80.0, "Ngp": 120.0}
 """Granule-protein genes of N3 (immature neutrophils): their level at maturation 0, see
 :data:`MATURATION`."""
 
+TUMOUR_EXTRA_LEVELS = {
+    "Ccnb1": 20.0,
+    "Cdk1": 15.0,
+    "Birc5": 15.0,
+    "Ube2c": 20.0,
+    "Cdx2": 10.0,
+    "Lgals4": 30.0,
+    "Vil1": 15.0,
+    "Cldn7": 20.0,
+    "Krt20": 15.0,
+}
+"""Proliferation and intestinal-epithelium genes of the colorectal tumour cells beside their
+markers: sharing Epcam and the random type-level programme's scale with cholangiocytes, the 39
+tumour cells of one draw clustered with the 83 cholangiocytes and were named after them (Fig 1E)."""
 N3_AZUROPHIL_LEVELS = {"Elane": 20.0, "Mpo": 20.0, "Ctsg": 15.0, "Prtn3": 15.0}
 """Azurophil-granule genes of the earliest neutrophils (promyelocytes; Xie et al. 2020), part of
 the ``granule_formation`` signature: with Mmp8 steady and highest in N1, N1 outscored N3 for granule
@@ -489,7 +503,8 @@ PROGRAMMES = (
     _programme(
         "type",
         ("Tumour",),
-        {"Epcam": 30.0, "Krt8": 60.0, "Krt18": 50.0, "Cdh17": 15.0, "Mki67": 8.0, "Top2a": 12.0},
+        {"Epcam": 30.0, "Krt8": 60.0, "Krt18": 50.0, "Cdh17": 30.0, "Mki67": 8.0, "Top2a": 12.0}
+        | TUMOUR_EXTRA_LEVELS,
     ),
     Programme(
         NON_IMMUNE,
