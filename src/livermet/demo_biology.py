@@ -16,10 +16,11 @@ Hepatocyte, Cholangiocyte and Fibroblast shares of all cells; DC2 and Basophil s
 cells in control vs PMN; Kupffer1 and MAC3 shares of macrophages; gdT share of T/NK cells.
 
 Neutrophil subtypes (the paper names N0-N3 but gives markers only for N1 and N3):
-N0 = activated (Ccl3, Ccl4, Nfkbia, Tnf), N2 = interferon-stimulated (Ifit1, Isg15, Rsad2, Ifit3),
-both aged (Cxcr4, apoptosis genes); N1 = Prok2-high with early markers Retnlg and Mmp8, high App
-and PMN-MDSC genes; N3 = immature, granule-protein-high (Ltf, Camp, Ngp) with Retnlg, Mmp8 and
-phagocytosis genes. N0 carries no PMN-MDSC genes (Cxcl2, Il1b), so that N1 is the MDSC-like one.
+N0 = inflammatory/activated (Ccl3, Cxcl2, Il1b, Ccl4, Nfkbia), N2 = interferon-stimulated (Ifit1,
+Isg15, Rsad2, Ifit3), both aged (Cxcr4, apoptosis genes); N1 = Prok2-high with early markers
+Retnlg and Mmp8, high App and PMN-MDSC genes; N3 = immature, granule-protein-high (Ltf, Camp, Ngp;
+azurophil Elane, Mpo) with Retnlg, Mmp8 and phagocytosis genes. N0's chemokines are PMN-MDSC genes
+too, so they sit at 10 CP10k (20-30 before), and N1, with eight more, is the MDSC-like one.
 """
 
 from __future__ import annotations
