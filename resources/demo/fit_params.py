@@ -35,6 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from livermet.demo_biology import planted_genes
+from livermet.demo_engine import MARKER_LEVEL
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_INPUT = HERE.parents[2] / "shared" / "data" / "zilionis2019_mouse_lung_immune.h5ad"
@@ -45,8 +46,6 @@ MIN_GROUP_CELLS = 15
 MIN_DETECTED_CELLS = 20
 """Below this many cells with a count, a gene's own dispersion estimate is too noisy to keep."""
 DISPERSION_RANGE = (0.01, 100.0)
-MARKER_LEVEL = 1e-3
-"""Share of a cell's UMIs of a marker at 10 counts per 10,000."""
 
 
 def main(input_path: Path) -> None:

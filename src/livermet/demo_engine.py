@@ -111,7 +111,8 @@ def load_universe(params_dir: str | Path = DEFAULT_PARAMS_DIR) -> GeneUniverse:
 
 
 MARKER_LEVEL = 1e-3
-"""Baseline share (10 CP10k) from which a gene counts as expressed at marker level."""
+"""Baseline share (10 CP10k) from which a gene counts as expressed at marker level (also the
+level ``resources/demo/fit_params.py`` takes the planted genes' dispersion from)."""
 
 
 def _steady_dispersion(params: pd.DataFrame) -> np.ndarray:
