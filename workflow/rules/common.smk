@@ -16,6 +16,7 @@ os.environ.update(
 )
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from livermet.io import H5AD_COMPRESSION_VARIABLE  # noqa: E402
 from livermet.numerics import use_portable_kernels, use_shared_numba_cache  # noqa: E402
 from livermet.panels import PANELS  # noqa: E402
 
@@ -25,6 +26,8 @@ use_portable_kernels()
 use_shared_numba_cache()
 
 validate(config, "../../config/schemas/config.schema.yaml")
+# Jobs write their .h5ad files compressed as the config says (livermet.io.write_h5ad).
+os.environ[H5AD_COMPRESSION_VARIABLE] = config["h5ad_compression"]
 if "datasets" in config:
     validate(config["datasets"], "../../config/schemas/datasets.schema.yaml")
 

@@ -1,0 +1,43 @@
+"""Writing .h5ad files: the compression the config asks for; an unknown one is refused."""
+
+import anndata as ad
+import h5py
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from livermet.errors import InputError
+from livermet.io import H5AD_COMPRESSION_VARIABLE, write_h5ad
+
+
+def small_adata() -> ad.AnnData:
+    counts = sp.random(50, 30, density=0.3, format="csr", random_state=0, dtype=np.float32)
+    return ad.AnnData(counts, layers={"counts": counts.copy()})
+
+
+@pytest.mark.parametrize("setting, filter_name", [("none", None), ("lzf", "lzf"), ("gzip", "gzip")])
+def test_h5ad_is_written_with_the_configured_compression(
+    tmp_path, monkeypatch, setting, filter_name
+):
+    monkeypatch.setenv(H5AD_COMPRESSION_VARIABLE, setting)
+    adata = small_adata()
+    write_h5ad(adata, tmp_path / "x.h5ad")
+    with h5py.File(tmp_path / "x.h5ad") as fh:
+        assert fh["X/data"].compression == filter_name
+        assert fh["layers/counts/data"].compression == filter_name
+    back = ad.read_h5ad(tmp_path / "x.h5ad")
+    assert (back.X != adata.X).nnz == 0
+
+
+def test_uncompressed_is_the_default(tmp_path, monkeypatch):
+    monkeypatch.delenv(H5AD_COMPRESSION_VARIABLE, raising=False)
+    write_h5ad(small_adata(), tmp_path / "x.h5ad")
+    with h5py.File(tmp_path / "x.h5ad") as fh:
+        assert fh["X/data"].compression is None
+
+
+def test_unknown_compression_is_refused_before_writing(tmp_path, monkeypatch):
+    monkeypatch.setenv(H5AD_COMPRESSION_VARIABLE, "zstd")
+    with pytest.raises(InputError, match=r"h5ad_compression: 'zstd' is not one of none, lzf, gzip"):
+        write_h5ad(small_adata(), tmp_path / "x.h5ad")
+    assert not list(tmp_path.iterdir())
