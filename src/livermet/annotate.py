@@ -24,6 +24,7 @@ import yaml
 
 from livermet.errors import InputError
 from livermet.markers import subsample_per_group, wilcoxon_table
+from livermet.signatures import score_signatures
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +59,16 @@ def load_marker_sets(path: str | Path) -> dict[str, list[str]]:
 def score_cell_types(
     adata: ad.AnnData, marker_sets: dict[str, list[str]], seed: int
 ) -> pd.DataFrame:
-    """Cells x types matrix of marker scores (markers absent from the data are dropped)."""
-    scores = {}
+    """Cells x types matrix of marker scores (markers absent from the data are dropped), with
+    scanpy's default control genes (50 per marker, 25 expression bins)."""
+    present_sets = {}
     for cell_type, markers in marker_sets.items():
-        present = [gene for gene in markers if gene in adata.var_names]
-        if not present:
+        present_sets[cell_type] = [gene for gene in markers if gene in adata.var_names]
+        if not present_sets[cell_type]:
             raise InputError(f"cell type {cell_type}: none of its markers {markers} in the data")
-        scores[cell_type] = sc.tl.score_genes(
-            adata, present, random_state=seed, copy=True, use_raw=False
-        ).obs["score"]
-    return pd.DataFrame(scores, index=adata.obs_names)
+    return score_signatures(
+        adata, present_sets, min_genes=1, ctrl_size=50, n_bins=25, seed=seed, source="annotation"
+    )
 
 
 def label_clusters(
