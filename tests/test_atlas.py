@@ -12,18 +12,21 @@ import pytest
 import scanpy as sc
 import scipy.sparse as sp
 from sklearn.decomposition import PCA
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
 from livermet.atlas import (
     VST_SPANS,
     AtlasSettings,
+    atlas_umap,
     leiden_clusters,
     normalise,
     scaled_pca,
+    umap_layout,
     vst_variable_genes,
 )
 from livermet.errors import InputError
+from livermet.io import write_h5ad
 
 NEAR_SINGULAR = Path(__file__).parent / "fixtures" / "vst" / "near_singular_counts.npz"
 
@@ -74,6 +77,29 @@ def test_the_graph_is_the_exact_knn_above_scanpys_dense_limit():
     found = [set(graph[i].indices) | {i} for i in range(adata.n_obs)]
     assert all(found[i] == set(exact[i]) for i in range(adata.n_obs))
     assert adjusted_rand_score(truth, adata.obs["leiden"]) > 0.95
+
+
+def test_the_atlas_umap_from_the_clustered_file_is_the_layout_of_its_graph(tmp_path):
+    """The UMAP step reads only the graph and the corrected PCs of the clustered atlas, and
+    lays out exactly what a UMAP of the in-memory atlas would."""
+    rng = np.random.default_rng(2)
+    truth = rng.integers(3, size=600)
+    embedding = (rng.normal(0, 8, (3, 10))[truth] + rng.normal(0, 1, (600, 10))).astype(np.float32)
+    adata = ad.AnnData(
+        X=sp.random(600, 40, density=0.2, format="csr", random_state=0, dtype=np.float32),
+        obs=pd.DataFrame(index=[f"c{i}" for i in range(600)]),
+        obsm={"X_pca_harmony": embedding},
+    )
+    settings = AtlasSettings(graph_pcs=10, n_neighbors=15, seed=7)
+    leiden_clusters(adata, settings)
+    write_h5ad(adata, tmp_path / "clustered.h5ad")
+
+    table = atlas_umap(str(tmp_path / "clustered.h5ad"), settings)
+
+    umap_layout(adata, settings)
+    assert list(table.index) == list(adata.obs_names)
+    np.testing.assert_array_equal(table[["UMAP1", "UMAP2"]].to_numpy(), adata.obsm["X_umap"])
+    assert silhouette_score(table.to_numpy(), truth) > 0.5  # the three groups lie apart
 
 
 def near_singular_subset() -> ad.AnnData:

@@ -22,7 +22,10 @@ class Panel:
 
 PANELS: dict[str, Panel] = {
     "fig1E": Panel(
-        "fig1:umap_by_type", ("atlas",), "UMAP of all cells by major type", "8 major cell types"
+        "fig1:umap_by_type",
+        ("atlas", "atlas_umap"),
+        "UMAP of all cells by major type",
+        "8 major cell types",
     ),
     "fig1F": Panel(
         "fig1:marker_dotplot",

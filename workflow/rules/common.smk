@@ -124,6 +124,7 @@ def mem_mb_from_input(factor, minimum=1000):
 # Stage outputs by the names that livermet.panels uses.
 FIGURE_INPUTS = {
     "atlas": "results/atlas/atlas.h5ad",
+    "atlas_umap": "results/atlas/umap.tsv",
     "major_markers": config["annotation"]["markers"],
     "composition": "results/atlas/composition.tsv",
     **{

@@ -1,4 +1,4 @@
-# Integration and clustering of all QC'd samples: Harmony on sample, Leiden, UMAP.
+# Integration and clustering of all QC'd samples: Harmony on sample, Leiden; the atlas UMAP.
 
 
 rule integrate:
@@ -20,3 +20,25 @@ rule integrate:
         seed=config["seed"],
     script:
         "../scripts/integrate.py"
+
+
+# The atlas UMAP, for figures only: it runs beside annotation, not before it.
+rule atlas_umap:
+    input:
+        "results/atlas/clustered.h5ad",
+    output:
+        "results/atlas/umap.tsv",
+    log:
+        "results/logs/atlas_umap.log",
+    benchmark:
+        "results/benchmarks/atlas_umap.tsv"
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_from_input(0.5, minimum=2000),
+    params:
+        atlas=config["atlas"],
+        seed=config["seed"],
+    script:
+        "../scripts/atlas_umap.py"

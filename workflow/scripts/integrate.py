@@ -1,4 +1,4 @@
-"""Integrate the QC'd samples: normalise, HVG, PCA, Harmony, graph, Leiden, UMAP."""
+"""Integrate the QC'd samples: normalise, HVG, PCA, Harmony, graph, Leiden."""
 
 import anndata as ad
 import scanpy as sc

@@ -16,12 +16,13 @@ if TYPE_CHECKING:
 TYPE_LABELS = {"TNK": "T/NK"}
 
 
-def umap_by_type(atlas: ad.AnnData) -> Figure:
-    """Fig 1E: UMAP coloured by major cell type."""
+def umap_by_type(atlas: ad.AnnData, atlas_umap: pd.DataFrame) -> Figure:
+    """Fig 1E: UMAP (the atlas_umap table: cell, UMAP1, UMAP2) coloured by major cell type."""
     import scanpy as sc  # here, not above: most panels of this module draw from tables
 
     fig, ax = plt.subplots(figsize=(6, 5))
     labelled = atlas.copy()
+    labelled.obsm["X_umap"] = atlas_umap.set_index("cell").loc[atlas.obs_names].to_numpy()
     labelled.obs["cell_type"] = labelled.obs["cell_type"].cat.rename_categories(
         lambda name: TYPE_LABELS.get(name, name)
     )
