@@ -33,13 +33,17 @@ def test_every_job_is_collected_costliest_first(tmp_path):
     write_benchmark(folder / "integrate.tsv", (93.5, 4100.0, 180.2))
     write_benchmark(folder / "qc" / "ctrl_1.tsv", (12.0, 800.0, 11.0))
     write_benchmark(folder / "qc" / "ctrl_2.tsv", (40.0, 700.0, 39.0), (30.0, 650.0, 29.0))
+    write_benchmark(folder / "demo_study.tsv", (70.0, 5000.0, 69.0))
     table = benchmark.collect_benchmarks(folder)
-    assert list(table["job"]) == ["integrate", "qc/ctrl_2", "qc/ctrl_1"]
-    assert table.loc[1, ["wall_s", "max_rss_mb", "cpu_s"]].tolist() == [30.0, 650.0, 29.0]
-    text = benchmark.summary(table, 54000, "core", 2, 150.0)
+    assert list(table["job"]) == ["integrate", "demo_study", "qc/ctrl_2", "qc/ctrl_1"]
+    assert table.loc[2, ["wall_s", "max_rss_mb", "cpu_s"]].tolist() == [30.0, 650.0, 29.0]
+    text = benchmark.summary(table, 54000, "core", 2, 150.0, 71.2)
     assert "Demo at 54,000 cells, target `core`, `--cores 2`" in text
-    assert "Whole run 150 s wall; jobs: 3, summed job wall 136 s, largest peak RSS 4100 MB." in text
-    assert "| integrate | 93.5 | 4100 | 180.2 |" in text
+    assert (
+        "Whole run 150 s wall; jobs: 3, summed job wall 136 s, largest peak RSS 4100 MB "
+        "(the demo's counts generated before, by `demo_study`, in 71 s)." in text
+    )
+    assert "| integrate | 93.5 | 4100 | 180.2 |" in text and "| demo_study |" not in text
 
 
 def test_no_benchmark_files_is_an_error(tmp_path):

@@ -32,6 +32,9 @@ TARGETS = {
     "core": ("results/atlas/atlas.h5ad",),  # ingest -> QC -> integration -> annotated atlas
     "all": (),  # the workflow's default target: every table and figure
 }
+INPUTS_RULE = "demo_study"
+"""Generates the demo's count files; run first, on its own, so that a run's wall time is the
+workflow's, not the simulation's."""
 N_SAMPLES = 6  # the demo's livers (config/samples.tsv)
 COLUMNS = {"s": "wall_s", "max_rss": "max_rss_mb", "cpu_time": "cpu_s"}
 
@@ -58,17 +61,23 @@ def prepare_run(project: Path, workdir: Path, cells: int) -> Path:
     return workdir
 
 
-def run_workflow(workdir: Path, cores: int, targets: tuple[str, ...], dry_run: bool) -> float:
-    """Run Snakemake in ``workdir``; its own output goes to ``snakemake.log`` there. Returns the
-    wall seconds of the whole run."""
+def run_workflow(
+    workdir: Path,
+    cores: int,
+    targets: tuple[str, ...],
+    dry_run: bool,
+    log_name: str = "snakemake.log",
+) -> float:
+    """Run Snakemake in ``workdir``; its own output goes to ``log_name`` there. Returns the wall
+    seconds of the whole run."""
     command = [str(Path(sys.executable).parent / "snakemake"), "--cores", str(cores), *targets]
     if dry_run:
         command.append("--dry-run")
     start = time.perf_counter()
-    with open(workdir / "snakemake.log", "w") as log:
+    with open(workdir / log_name, "w") as log:
         result = subprocess.run(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     if result.returncode != 0:
-        raise InputError(f"snakemake failed in {workdir}; see {workdir / 'snakemake.log'}")
+        raise InputError(f"snakemake failed in {workdir}; see {workdir / log_name}")
     return time.perf_counter() - start
 
 
@@ -103,20 +112,25 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}"
 
 
-def summary(table: pd.DataFrame, cells: int, target: str, cores: int, wall: float) -> str:
-    """Markdown: the run's totals and the per-job table."""
+def summary(
+    table: pd.DataFrame, cells: int, target: str, cores: int, wall: float, inputs_wall: float
+) -> str:
+    """Markdown: the run's totals and the per-job table; the demo's generation (:data:`INPUTS_RULE`,
+    ``inputs_wall`` s, run first) is named but kept out of the totals and the table."""
+    jobs = table[table["job"] != INPUTS_RULE]
     lines = [
         f"Demo at {cells:,} cells, target `{target}`, `--cores {cores}`, on {machine()}.",
         "",
-        f"Whole run {wall:.0f} s wall; jobs: {len(table)}, summed job wall "
-        f"{table['wall_s'].sum():.0f} s, largest peak RSS {table['max_rss_mb'].max():.0f} MB.",
+        f"Whole run {wall:.0f} s wall; jobs: {len(jobs)}, summed job wall "
+        f"{jobs['wall_s'].sum():.0f} s, largest peak RSS {jobs['max_rss_mb'].max():.0f} MB "
+        f"(the demo's counts generated before, by `{INPUTS_RULE}`, in {inputs_wall:.0f} s).",
         "",
         "| job | wall s | peak RSS MB | CPU s |",
         "|---|---:|---:|---:|",
     ]
     lines += [
         f"| {row.job} | {row.wall_s:.1f} | {row.max_rss_mb:.0f} | {row.cpu_s:.1f} |"
-        for row in table.itertuples()
+        for row in jobs.itertuples()
     ]
     return "\n".join(lines) + "\n"
 
@@ -141,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         workdir = prepare_run(args.project, args.workdir, args.cells)
+        if not args.dry_run:
+            inputs_wall = run_workflow(
+                workdir, args.cores, (INPUTS_RULE,), False, "snakemake.inputs.log"
+            )
         wall = run_workflow(workdir, args.cores, TARGETS[args.target], args.dry_run)
         if args.dry_run:
             print(f"planned; see {workdir / 'snakemake.log'}")
@@ -150,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"livermet.benchmark: {err}", file=sys.stderr)
         return 2
     write_table(table, workdir / "benchmark.tsv")
-    text = summary(table, args.cells, args.target, args.cores, wall)
+    text = summary(table, args.cells, args.target, args.cores, wall, inputs_wall)
     (workdir / "benchmark.md").write_text(text)
     print(text)
     return 0
