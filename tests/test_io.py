@@ -1,13 +1,17 @@
-"""Writing .h5ad files: the compression the config asks for; an unknown one is refused."""
+"""Writing outputs: .h5ad files compressed as the config asks (an unknown setting is refused),
+gzipped tables the same bytes on every run."""
+
+import time
 
 import anndata as ad
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
 from livermet.errors import InputError
-from livermet.io import H5AD_COMPRESSION_VARIABLE, write_h5ad
+from livermet.io import H5AD_COMPRESSION_VARIABLE, read_table, write_h5ad, write_table
 
 
 def small_adata() -> ad.AnnData:
@@ -41,3 +45,14 @@ def test_unknown_compression_is_refused_before_writing(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r"h5ad_compression: 'zstd' is not one of none, lzf, gzip"):
         write_h5ad(small_adata(), tmp_path / "x.h5ad")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_gzipped_table_is_the_same_bytes_each_time(tmp_path):
+    """No timestamp or temporary file name in the gzip header: reruns compare equal."""
+    table = pd.DataFrame({"gene": ["Alb", "Prok2"], "value": [1.5, 2.25]})
+    write_table(table, tmp_path / "a.tsv.gz")
+    time.sleep(1.1)  # gzip headers record whole seconds
+    write_table(table, tmp_path / "b.tsv.gz")
+    assert (tmp_path / "a.tsv.gz").read_bytes() == (tmp_path / "b.tsv.gz").read_bytes()
+    assert (tmp_path / "a.tsv.gz").read_bytes()[:2] == b"\x1f\x8b"
+    pd.testing.assert_frame_equal(read_table(tmp_path / "a.tsv.gz"), table)

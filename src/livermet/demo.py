@@ -53,8 +53,9 @@ from livermet.demo_engine import (
     study_model,
     weighted_mean,
 )
-from livermet.demo_formats import write_sample, write_tsv
+from livermet.demo_formats import write_sample
 from livermet.errors import InputError
+from livermet.io import write_table
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ def simulate_study(
             "demo sample %s (%s): %d cells -> %s", row.sample, row.format, len(truth), row.path
         )
         truths.append(truth)
-    write_tsv(pd.concat(truths, ignore_index=True), truth_path)
+    write_table(pd.concat(truths, ignore_index=True), truth_path)
 
 
 def simulate_sample(

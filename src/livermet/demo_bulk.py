@@ -26,8 +26,8 @@ from livermet.demo_engine import (
     study_model,
     weighted_mean,
 )
-from livermet.demo_formats import write_tsv
 from livermet.errors import InputError
+from livermet.io import write_table
 
 BULK_GROUPS = ("control", "PMN")
 BULK_CONCENTRATION = 100.0
@@ -93,9 +93,9 @@ def simulate_bulk_study(
     counts, design, proportions = simulate_bulk_cohort(
         n_control, n_pmn, seed, effects, params_dir, cohort
     )
-    write_tsv(counts.reset_index(), counts_path)
-    write_tsv(design, design_path)
-    write_tsv(proportions, proportions_path)
+    write_table(counts.reset_index(), counts_path)
+    write_table(design, design_path)
+    write_table(proportions, proportions_path)
 
 
 def _bulk_counts(

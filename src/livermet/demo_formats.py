@@ -7,8 +7,6 @@ gzip members carry no timestamp and no file name, so the same counts give byte-i
 from __future__ import annotations
 
 import contextlib
-import gzip
-import io
 import os
 import shutil
 import tempfile
@@ -22,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from livermet.errors import InputError
-from livermet.io import atomic_path, write_table
+from livermet.io import atomic_path, open_text_output
 
 CSV_CHUNK_ROWS = 256
 MTX_CHUNK_ENTRIES = 2_000_000
@@ -31,34 +29,6 @@ files about 1.5x larger."""
 RHAPSODY_RULE = "#" * 90
 RHAPSODY_PIPELINE = "BD Rhapsody Sequence Analysis Pipeline Version 1.12.1 (livermet demo)"
 RHAPSODY_REFERENCE = "livermet demo mouse gene universe (Ensembl BioMart symbols)"
-
-
-@contextlib.contextmanager
-def open_text_output(path: str | os.PathLike, compresslevel: int = 6) -> Iterator[io.TextIOBase]:
-    """A text handle onto ``path``, atomic; gzip-compressed without timestamp if it ends in .gz."""
-    with atomic_path(path) as tmp:
-        if str(path).endswith(".gz"):
-            with (
-                open(tmp, "wb") as raw,
-                gzip.GzipFile(
-                    filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=compresslevel
-                ) as compressed,
-                io.TextIOWrapper(compressed, encoding="utf-8", newline="\n") as text,
-            ):
-                yield text
-        else:
-            with open(tmp, "w", encoding="utf-8", newline="\n") as text:
-                yield text
-
-
-def write_tsv(table: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Tab-separated table; plain paths go through :func:`livermet.io.write_table`, ``.gz`` ones
-    through a timestamp-free gzip (``write_table`` would embed the time and temporary name)."""
-    if not str(path).endswith(".gz"):
-        write_table(table, path)
-        return
-    with open_text_output(path) as handle:
-        table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
 
 
 def write_rhapsody_csv(counts: ad.AnnData, path: str | os.PathLike, sample: str) -> None:

@@ -69,15 +69,10 @@ from livermet.demo_engine import (
     resolve_effects,
     study_model,
 )
-from livermet.demo_formats import (
-    CSV_CHUNK_ROWS,
-    dense_csv_rows,
-    open_text_output,
-    write_mex,
-    write_tsv,
-)
+from livermet.demo_formats import CSV_CHUNK_ROWS, dense_csv_rows, write_mex
 from livermet.demo_survival import single_cell_log2fc
 from livermet.errors import InputError
+from livermet.io import open_text_output, write_table
 from livermet.orthologs import map_genes
 
 log = logging.getLogger(__name__)
@@ -580,12 +575,12 @@ def write_human_demo(
             merged.append(sample)
     counts = ad.concat([sample.counts for sample in merged], merge="same")
     write_mex(counts, outputs["mex"])
-    write_tsv(_cell_meta(merged), outputs["cell_meta"])
+    write_table(_cell_meta(merged), outputs["cell_meta"])
     log.info(
         "demo human 10x: %d cells of %d samples -> %s", counts.n_obs, len(merged), outputs["mex"]
     )
-    write_tsv(truth, outputs["truth"])
-    write_tsv(patients, outputs["patients"])
+    write_table(truth, outputs["truth"])
+    write_table(patients, outputs["patients"])
 
 
 def _cell_meta(samples: list[DemoSample]) -> pd.DataFrame:

@@ -52,8 +52,8 @@ from livermet.demo_engine import (
     study_model,
     weighted_mean,
 )
-from livermet.demo_formats import open_text_output, write_tsv
 from livermet.errors import InputError
+from livermet.io import open_text_output, write_table
 from livermet.orthologs import map_genes
 
 ACCESSION = "GSE900001"
@@ -182,8 +182,8 @@ def write_survival_cohort(
     """Write the series matrix, the platform SOFT file and the two truth tables (each atomic)."""
     write_series_matrix(cohort.expression, cohort.clinical, series_matrix_path)
     write_platform_soft(cohort.platform, platform_path)
-    write_tsv(cohort.truth, truth_path)
-    write_tsv(cohort.truth_genes, truth_genes_path)
+    write_table(cohort.truth, truth_path)
+    write_table(cohort.truth_genes, truth_genes_path)
 
 
 # --- patients ------------------------------------------------------------------------------------

@@ -66,10 +66,30 @@ def _umask() -> int:
     return mask
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = False) -> None:
-    """Write a tab-separated table atomically (stable float format, so reruns compare equal)."""
+@contextlib.contextmanager
+def open_text_output(path: str | os.PathLike, compresslevel: int = 6) -> Iterator[io.TextIOBase]:
+    """A text handle onto ``path``, atomic; gzip-compressed if it ends in .gz, with no timestamp
+    and no file name in the gzip header, so the same text gives the same bytes."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", index=index, float_format="%.6g")
+        if str(path).endswith(".gz"):
+            with (
+                open(tmp, "wb") as raw,
+                gzip.GzipFile(
+                    filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=compresslevel
+                ) as compressed,
+                io.TextIOWrapper(compressed, encoding="utf-8", newline="\n") as text,
+            ):
+                yield text
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="\n") as text:
+                yield text
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = False) -> None:
+    """Write a tab-separated table atomically, gzipped if ``path`` ends in .gz (stable float
+    format and gzip header, so reruns compare equal byte for byte)."""
+    with open_text_output(path) as handle:
+        df.to_csv(handle, sep="\t", index=index, float_format="%.6g")
 
 
 def read_table(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
