@@ -15,6 +15,7 @@ import harmonypy
 import numpy as np
 import pandas as pd
 import scanpy as sc
+import scipy.linalg
 import scipy.sparse as sp
 
 from livermet import CONDITIONS
@@ -97,28 +98,54 @@ def embed(adata: ad.AnnData, settings: AtlasSettings) -> None:
     """Variable genes, scaled PCA and Harmony; writes ``X_pca`` and ``X_pca_harmony``."""
     genes = vst_variable_genes(adata, settings.n_hvg, 0, "atlas")
     adata.var["highly_variable"] = adata.var_names.isin(genes)
-    adata.obsm["X_pca"], adata.uns["pca"] = scaled_pca(adata, genes, settings.n_pcs, settings.seed)
+    adata.obsm["X_pca"], adata.uns["pca"] = scaled_pca(adata, genes, settings.n_pcs)
     adata.obsm["X_pca_harmony"] = run_harmony(
         adata.obsm["X_pca"], adata.obs, settings.harmony_key, settings.seed
     )
 
 
 def scaled_pca(
-    adata: ad.AnnData, genes: np.ndarray | pd.Index, n_comps: int, seed: int
+    adata: ad.AnnData, genes: np.ndarray | pd.Index, n_comps: int
 ) -> tuple[np.ndarray, dict]:
     """PCs of ``genes`` scaled to unit variance and clipped at 10 (Seurat's ScaleData, RunPCA),
     at most one fewer than cells or genes; returns the PCs and scanpy's ``uns["pca"]``.
 
-    The solver is the eigendecomposition of the genes' covariance: exact, as ARPACK is, and 2.5
-    times faster on an atlas (44k cells x 4000 genes, 2 cores: 25 s against 62 s; the PCs agree
-    to float32 precision).
+    Exact, as ARPACK is: the top eigenvectors of the genes' covariance (:func:`top_eigenvectors`).
     """
     subset = adata[:, genes].X
     scaled = ad.AnnData(subset.toarray() if sp.issparse(subset) else np.array(subset))
     sc.pp.scale(scaled, max_value=10)
-    n_comps = min(n_comps, scaled.n_obs - 1, scaled.n_vars - 1)
-    sc.pp.pca(scaled, n_comps=n_comps, svd_solver="covariance_eigh", random_state=seed)
-    return scaled.obsm["X_pca"], scaled.uns["pca"]
+    values = scaled.X
+    n_comps = min(n_comps, values.shape[0] - 1, values.shape[1] - 1)
+    mean = values.mean(axis=0)
+    covariance = values.T @ values
+    covariance -= values.shape[0] * np.outer(mean, mean)
+    covariance /= values.shape[0] - 1
+    variance, components = top_eigenvectors(covariance, n_comps)
+    pcs = values @ components.T - mean @ components.T
+    info = {
+        "params": {"zero_center": True, "use_highly_variable": False, "mask_var": None},
+        "variance": variance,
+        "variance_ratio": variance / np.trace(covariance),
+    }
+    return pcs, info
+
+
+def top_eigenvectors(covariance: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` largest eigenvalues of a covariance matrix (descending, negatives from rounding
+    set to 0) and their eigenvectors as rows, each signed so that its largest entry is positive
+    (scikit-learn's convention for PCA components).
+
+    Only the wanted eigenpairs are computed (LAPACK's MRRR): 3 times faster than the full
+    decomposition scikit-learn's ``covariance_eigh`` does, for 50 of 4000 genes; at 45k cells
+    that one decomposition was half of the PCA.
+    """
+    p = covariance.shape[0]
+    values, vectors = scipy.linalg.eigh(covariance, subset_by_index=[p - n, p - 1], driver="evr")
+    values, rows = np.maximum(values[::-1], 0), vectors[:, ::-1].T
+    largest = np.abs(rows).argmax(axis=1)
+    rows *= np.sign(rows[np.arange(n), largest])[:, None]
+    return values, np.ascontiguousarray(rows)
 
 
 def run_harmony(pcs: np.ndarray, obs: pd.DataFrame, key: str, seed: int) -> np.ndarray:

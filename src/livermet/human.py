@@ -367,7 +367,7 @@ def embed(adata: ad.AnnData, settings: AtlasSettings, name: str, min_gene_cells:
     Harmony over ``settings.harmony_key`` (skipped with one sample) into ``X_pca_harmony``;
     ``name`` says which data in the log."""
     genes = vst_variable_genes(adata, settings.n_hvg, min_gene_cells, name)
-    adata.obsm["X_pca"], _ = scaled_pca(adata, genes, settings.n_pcs, settings.seed)
+    adata.obsm["X_pca"], _ = scaled_pca(adata, genes, settings.n_pcs)
     key = settings.harmony_key
     if adata.obs[key].nunique() > 1:
         adata.obsm["X_pca_harmony"] = run_harmony(

@@ -93,7 +93,7 @@ def embed_subset(subset: ad.AnnData, spec: SubsetSpec) -> None:
     """Scaled PCA on the subset's variable genes and Harmony on ``harmony_key``."""
     genes = vst_variable_genes(subset, spec.atlas.n_hvg, spec.min_gene_cells, f"subset {spec.name}")
     subset.var["highly_variable"] = subset.var_names.isin(genes)
-    subset.obsm["X_pca"], _ = scaled_pca(subset, genes, spec.atlas.n_pcs, spec.atlas.seed)
+    subset.obsm["X_pca"], _ = scaled_pca(subset, genes, spec.atlas.n_pcs)
     subset.obsm["X_pca_harmony"] = run_harmony(
         subset.obsm["X_pca"], subset.obs, spec.atlas.harmony_key, spec.atlas.seed
     )
