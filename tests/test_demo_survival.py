@@ -8,7 +8,7 @@ import pytest
 
 from livermet import demo_survival as ds
 from livermet import geo
-from livermet.demo_engine import DEFAULT_PARAMS_DIR, random_stream, study_model
+from livermet.demo_engine import DEFAULT_PARAMS_DIR, study_model
 from livermet.errors import InputError
 from livermet.orthologs import map_genes
 from livermet.survival import cox_univariate
@@ -87,10 +87,7 @@ def test_hazard_rises_with_planted_n1(cohort):
 def planted_patients(seed: int) -> pd.DataFrame:
     """The truth's patients of the configured cohort as the pipeline keeps them (the lowest GSM),
     with the survival columns it reads; drawn without the costly expression of the cohort."""
-    model = study_model(seed, None, DEFAULT_PARAMS_DIR)
-    lesions = ds._draw_patients(model, 171, 0.3, random_stream(seed, "bulk", "survival/cohort"))
-    gsms = [f"GSM{ds.FIRST_GSM + i}" for i in range(len(lesions))]
-    truth = ds._truth_table(model, lesions, gsms).drop_duplicates("patient")
+    truth = ds.planted_truth(171, seed, 0.3).drop_duplicates("patient")
     return truth.rename(columns={"os_time": TIME, "os_event": EVENT})
 
 
@@ -130,8 +127,14 @@ def test_single_cell_log2fc_ranks_the_planted_n1_marker_near_the_top():
     assert log2fc["Alb"] < 0  # a hepatocyte gene
 
 
+def test_the_planted_truth_alone_is_the_cohorts_truth(cohort):
+    pd.testing.assert_frame_equal(ds.planted_truth(171, SEED, 0.3), cohort.truth)
+
+
 def test_bad_settings_raise_input_errors():
     with pytest.raises(InputError, match="at least 20 patients"):
         ds.simulate_survival_cohort(5, SEED)
     with pytest.raises(InputError, match="second_lesion_rate"):
         ds.simulate_survival_cohort(30, SEED, second_lesion_rate=1.5)
+    with pytest.raises(InputError, match="at least 20 patients"):
+        ds.planted_truth(5, SEED)

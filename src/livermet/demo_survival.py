@@ -153,23 +153,45 @@ def simulate_survival_cohort(
     params_dir: str | os.PathLike = DEFAULT_PARAMS_DIR,
 ) -> SurvivalCohort:
     """Simulate the cohort (see the module docstring); the same arguments give the same cohort."""
-    if n_patients < 20:
-        raise InputError(f"a survival cohort needs at least 20 patients, got {n_patients}")
-    if not 0 <= second_lesion_rate <= 1:
-        raise InputError(f"second_lesion_rate must be in [0, 1], got {second_lesion_rate}")
-    model = study_model(seed, None, params_dir)
+    model, rng, patients, gsms = _planted_patients(n_patients, seed, second_lesion_rate, params_dir)
     human = _human_symbols(model)
-    rng = random_stream(seed, "bulk", "survival/cohort")
-    patients = _draw_patients(model, n_patients, second_lesion_rate, rng)
     mixed = np.array([_tumour_expression(model, shares, rng) for shares in patients["shares"]])
     cpm = mixed[:, human.index.to_numpy()] * 1e6
     intensity = np.log2(cpm + ARRAY_BACKGROUND) + rng.normal(0, ARRAY_NOISE, cpm.shape)
-    gsms = [f"GSM{FIRST_GSM + i}" for i in range(len(patients))]
     expression, platform = _probe_table(intensity.T, human.to_numpy(), gsms, rng)
     truth = _truth_table(model, patients, gsms)
     clinical = _clinical_table(truth)
     genes = _truth_genes(model, human, intensity, truth["risk"].to_numpy())
     return SurvivalCohort(expression, clinical, platform, truth, genes)
+
+
+def planted_truth(
+    n_patients: int,
+    seed: int,
+    second_lesion_rate: float = 0.2,
+    params_dir: str | os.PathLike = DEFAULT_PARAMS_DIR,
+) -> pd.DataFrame:
+    """The truth table of :func:`simulate_survival_cohort` with the same arguments, without
+    drawing the cohort's expression (a few seconds instead of ~45 s): for tests of the planted
+    survival design over many seeds."""
+    model, _, patients, gsms = _planted_patients(n_patients, seed, second_lesion_rate, params_dir)
+    return _truth_table(model, patients, gsms)
+
+
+def _planted_patients(
+    n_patients: int, seed: int, second_lesion_rate: float, params_dir: str | os.PathLike
+) -> tuple[StudyModel, np.random.Generator, pd.DataFrame, list[str]]:
+    """The study model, the cohort's random stream after the patients were drawn, the patients'
+    lesions (:func:`_draw_patients`) and their GSM accessions."""
+    if n_patients < 20:
+        raise InputError(f"a survival cohort needs at least 20 patients, got {n_patients}")
+    if not 0 <= second_lesion_rate <= 1:
+        raise InputError(f"second_lesion_rate must be in [0, 1], got {second_lesion_rate}")
+    model = study_model(seed, None, params_dir)
+    rng = random_stream(seed, "bulk", "survival/cohort")
+    patients = _draw_patients(model, n_patients, second_lesion_rate, rng)
+    gsms = [f"GSM{FIRST_GSM + i}" for i in range(len(patients))]
+    return model, rng, patients, gsms
 
 
 def write_survival_cohort(
