@@ -43,6 +43,17 @@ def prepare_run(project: Path, workdir: Path, cells: int) -> Path:
     """A run directory: the workflow copied from ``project``, the demo scaled to ``cells``."""
     if cells < N_SAMPLES * 50:
         raise InputError(f"--cells {cells}: at least {N_SAMPLES * 50} (50 per demo liver)")
+    copy_workflow(project, workdir)
+    config_path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["demo"]["cells_per_sample"] = cells // N_SAMPLES
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return workdir
+
+
+def copy_workflow(project: Path, workdir: Path) -> None:
+    """Copy the workflow of ``project`` into ``workdir`` (new, or without results) and link its
+    package source, so that a run there never touches the project's ``results/``."""
     if (workdir / "results").exists():
         raise InputError(f"{workdir}: holds results of an earlier run; give a new directory")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -54,11 +65,6 @@ def prepare_run(project: Path, workdir: Path, cells: int) -> Path:
             shutil.copy(source, workdir / part)
     if not (workdir / "src").exists():
         (workdir / "src").symlink_to(project / "src")
-    config_path = workdir / "config" / "config.yaml"
-    config = yaml.safe_load(config_path.read_text())
-    config["demo"]["cells_per_sample"] = cells // N_SAMPLES
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return workdir
 
 
 def run_workflow(
