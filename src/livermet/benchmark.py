@@ -143,17 +143,23 @@ def summary(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m livermet.benchmark", description=__doc__.split("\n")[0]
+        prog="python -m livermet.benchmark", description=" ".join(__doc__.split("\n\n")[0].split())
     )
     parser.add_argument(
         "--cells", type=int, default=54000, help="demo cells in all (default 54000)"
     )
     parser.add_argument("--target", choices=sorted(TARGETS), default="core")
+    add_run_arguments(parser, "a new directory for the run")
+    return parser.parse_args(argv)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, workdir_help: str) -> None:
+    """The options of a harness that runs the workflow in its own directory: --workdir,
+    --cores, --project (the checkout whose workflow is copied) and --dry-run."""
+    parser.add_argument("--workdir", type=Path, required=True, help=workdir_help)
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--workdir", type=Path, required=True, help="a new directory for the run")
     parser.add_argument("--project", type=Path, default=Path(__file__).resolve().parents[2])
     parser.add_argument("--dry-run", action="store_true", help="plan the jobs only")
-    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

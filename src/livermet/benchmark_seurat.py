@@ -124,7 +124,8 @@ def comparison(ours: pd.DataFrame, seurat: pd.DataFrame, n_cells: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m livermet.benchmark_seurat", description=__doc__.split("\n")[0]
+        prog="python -m livermet.benchmark_seurat",
+        description=" ".join(__doc__.split("\n\n")[0].split()),
     )
     parser.add_argument("--run", type=Path, required=True, help="a finished benchmark run")
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from livermet.benchmark import copy_workflow, run_workflow
+from livermet.benchmark import add_run_arguments, copy_workflow, run_workflow
 from livermet.errors import InputError
 from livermet.io import read_table, write_table
 from livermet.scorecard import load_claims
@@ -90,13 +90,10 @@ def _miss(verdict: str, values: pd.Series, row) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m livermet.seeds", description=__doc__.split("\n")[0]
+        prog="python -m livermet.seeds", description=" ".join(__doc__.split("\n\n")[0].split())
     )
     parser.add_argument("--seeds", type=int, nargs="+", required=True)
-    parser.add_argument("--workdir", type=Path, required=True, help="a new directory for the runs")
-    parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--project", type=Path, default=Path(__file__).resolve().parents[2])
-    parser.add_argument("--dry-run", action="store_true", help="plan the jobs only")
+    add_run_arguments(parser, "a new directory for the runs")
     return parser.parse_args(argv)
 
 
