@@ -82,15 +82,13 @@ def test_the_summary_counts_each_seed_and_names_each_miss_with_its_value(scoreca
 
 
 def test_each_seed_gets_its_own_run_directory_and_config_seed(tmp_path, capsys):
-    workdir = tmp_path / "seeds"
-    code = seeds.main(["--seeds", "3", "5", "--workdir", str(workdir), "--dry-run"])
-    assert code == 0, capsys.readouterr().err
     for seed in (3, 5):
-        config = yaml.safe_load((workdir / f"seed_{seed}" / "config" / "config.yaml").read_text())
-        assert config["seed"] == seed
-        planned = (workdir / f"seed_{seed}" / "snakemake.log").read_text()
-        assert "scorecard" in planned
-    assert not (workdir / "seed_3" / "results").exists()
+        run = seeds.prepare_seed_run(REPO, tmp_path / f"seed_{seed}", seed)
+        assert yaml.safe_load((run / "config" / "config.yaml").read_text())["seed"] == seed
+    code = seeds.main(["--seeds", "7", "--workdir", str(tmp_path / "runs"), "--dry-run"])
+    assert code == 0, capsys.readouterr().err
+    assert "scorecard" in (tmp_path / "runs" / "seed_7" / "snakemake.log").read_text()
+    assert not (tmp_path / "runs" / "seed_7" / "results").exists()
 
 
 @pytest.mark.parametrize(
