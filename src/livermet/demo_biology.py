@@ -113,8 +113,8 @@ MAJOR_SHARES = {
         "Tumour": 0.0,
     },
     "PMN": {
-        "B": 0.15,
-        "Myeloid": 0.27,
+        "B": 0.18,
+        "Myeloid": 0.24,
         "TNK": 0.22,
         "Cholangiocyte": 0.03,
         "Endothelial": 0.16,
