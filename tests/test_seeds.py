@@ -48,7 +48,7 @@ def scorecards(tmp_path):
 
 
 def test_verdicts_are_gathered_per_claim_with_the_share_reproduced(scorecards):
-    table = seeds.verdicts_by_seed(scorecards, CLAIMS).set_index("claim_id")
+    table = seeds.verdicts_by_seed(seeds.read_scorecards(scorecards), CLAIMS).set_index("claim_id")
     assert list(table.columns) == [
         "panel",
         "planted",
@@ -65,12 +65,8 @@ def test_verdicts_are_gathered_per_claim_with_the_share_reproduced(scorecards):
 
 
 def test_the_summary_counts_each_seed_and_names_each_miss_with_its_value(scorecards):
-    table = seeds.verdicts_by_seed(scorecards, CLAIMS)
-    values = {
-        f"seed_{seed}": pd.read_csv(path, sep="\t").set_index("claim_id")["value"]
-        for seed, path in scorecards.items()
-    }
-    text = seeds.summary(table, values)
+    cards = seeds.read_scorecards(scorecards)
+    text = seeds.summary(seeds.verdicts_by_seed(cards, CLAIMS), cards)
     assert "| 1 | 2 of 3 | 2 of 2 |" in text
     assert "| 7 | 1 of 3 | 1 of 2 |" in text
     assert "| fig1G-tnk-falls | True | 1 of 2 | 7 (0.20; 0.21; 0.12) |" in text

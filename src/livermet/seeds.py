@@ -36,18 +36,20 @@ def prepare_seed_run(project: Path, workdir: Path, seed: int) -> Path:
     return workdir
 
 
-def verdicts_by_seed(scorecards: dict[int, Path], claims_file: Path) -> pd.DataFrame:
+def read_scorecards(paths: dict[int, Path]) -> dict[str, pd.DataFrame]:
+    """Each seed's ``claims.tsv`` indexed by claim, keyed ``seed_<seed>`` in the order given."""
+    return {f"seed_{seed}": read_table(path).set_index("claim_id") for seed, path in paths.items()}
+
+
+def verdicts_by_seed(scorecards: dict[str, pd.DataFrame], claims_file: Path) -> pd.DataFrame:
     """One row per claim: panel, whether the demo plants it, its verdict on each seed (a column
-    per seed, in the order given), the seeds it was tested on and the share reproduced there."""
+    per seed, as :func:`read_scorecards` keys them), the seeds it was tested on and the share
+    reproduced there."""
     planted = {claim.id: claim.planted for claim in load_claims(claims_file)}
-    verdicts = {
-        seed: read_table(path).set_index("claim_id")["verdict"] for seed, path in scorecards.items()
-    }
-    table = pd.DataFrame(verdicts)
-    table.columns = [f"seed_{seed}" for seed in scorecards]
+    table = pd.DataFrame({seed: card["verdict"] for seed, card in scorecards.items()})
     tested = table.ne("not testable on these inputs") & table.notna()
     table.insert(0, "planted", table.index.map(planted).astype(bool))
-    first = read_table(next(iter(scorecards.values()))).set_index("claim_id")["panel"]
+    first = next(iter(scorecards.values()))["panel"]
     table.insert(0, "panel", table.index.map(first))
     table["n_tested"] = tested.sum(axis=1)
     reproduced = table.filter(like="seed_").eq(REPRODUCED) & tested
@@ -57,7 +59,7 @@ def verdicts_by_seed(scorecards: dict[int, Path], claims_file: Path) -> pd.DataF
     return table.rename_axis("claim_id").reset_index()
 
 
-def summary(table: pd.DataFrame, values: dict[int, pd.Series]) -> str:
+def summary(table: pd.DataFrame, scorecards: dict[str, pd.DataFrame]) -> str:
     """Markdown: per seed, claims reproduced (all and planted); then every claim not reproduced
     on some seed, with the value its check computed there."""
     seeds = [column for column in table if column.startswith("seed_")]
@@ -73,7 +75,8 @@ def summary(table: pd.DataFrame, values: dict[int, pd.Series]) -> str:
     lines += ["", "| claim | planted | reproduced on | missed on (value) |", "|---|---|---:|---|"]
     for row in missed.itertuples():
         misses = [
-            f"{column.removeprefix('seed_')} ({_miss(getattr(row, column), values[column], row)})"
+            f"{column.removeprefix('seed_')} "
+            f"({_miss(getattr(row, column), scorecards[column]['value'], row)})"
             for column in seeds
             if getattr(row, column) != REPRODUCED
         ]
@@ -105,24 +108,21 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"--seeds {args.seeds}: a seed is given twice")
         if args.workdir.exists():
             raise InputError(f"{args.workdir}: exists; give a new directory")
-        scorecards = {}
+        paths = {}
         for seed in args.seeds:
             run = prepare_seed_run(args.project, args.workdir / f"seed_{seed}", seed)
             run_workflow(run, args.cores, (SCORECARD,), args.dry_run)
-            scorecards[seed] = run / SCORECARD
+            paths[seed] = run / SCORECARD
         if args.dry_run:
             print(f"planned; see {args.workdir}/seed_*/snakemake.log")
             return 0
+        scorecards = read_scorecards(paths)
         table = verdicts_by_seed(scorecards, args.project / "resources" / "claims.yaml")
     except InputError as err:
         print(f"livermet.seeds: {err}", file=sys.stderr)
         return 2
-    values = {
-        f"seed_{seed}": read_table(path).set_index("claim_id")["value"]
-        for seed, path in scorecards.items()
-    }
     write_table(table, args.workdir / "claims_by_seed.tsv")
-    text = summary(table, values)
+    text = summary(table, scorecards)
     (args.workdir / "claims_by_seed.md").write_text(text)
     print(text)
     return 0
