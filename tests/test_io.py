@@ -9,9 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import yaml
+from workflow_utils import REPO
 
 from livermet.errors import InputError
-from livermet.io import H5AD_COMPRESSION_VARIABLE, read_table, write_h5ad, write_table
+from livermet.io import (
+    H5AD_COMPRESSION_VARIABLE,
+    H5AD_COMPRESSIONS,
+    read_table,
+    write_h5ad,
+    write_table,
+)
 
 
 def small_adata() -> ad.AnnData:
@@ -56,3 +64,8 @@ def test_a_gzipped_table_is_the_same_bytes_each_time(tmp_path):
     assert (tmp_path / "a.tsv.gz").read_bytes() == (tmp_path / "b.tsv.gz").read_bytes()
     assert (tmp_path / "a.tsv.gz").read_bytes()[:2] == b"\x1f\x8b"
     pd.testing.assert_frame_equal(read_table(tmp_path / "a.tsv.gz"), table)
+
+
+def test_the_config_schema_allows_exactly_the_writers_compressions():
+    schema = yaml.safe_load((REPO / "config" / "schemas" / "config.schema.yaml").read_text())
+    assert schema["properties"]["h5ad_compression"]["enum"] == list(H5AD_COMPRESSIONS)
