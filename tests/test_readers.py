@@ -27,7 +27,7 @@ def test_rhapsody_csv_skips_header_block_and_keeps_counts(rhapsody_file):
 def test_rhapsody_integer_rows_and_integral_decimals_read_the_same(
     tmp_path, monkeypatch, chunk_bytes
 ):
-    """Plain integers take NumPy's parser (in chunks of any size), decimals take pandas'."""
+    """Plain integers take the byte parser (in chunks of any size), decimals take pandas'."""
     integers = tmp_path / "int.csv.gz"
     decimals = tmp_path / "dec.csv"
     write_rhapsody_csv(small_counts(), integers)
@@ -40,6 +40,34 @@ def test_rhapsody_integer_rows_and_integral_decimals_read_the_same(
     assert list(fast.obs_names) == list(general.obs_names) == list(small_counts().index)
     assert list(fast.var_names) == list(general.var_names)
     np.testing.assert_array_equal(fast.X.toarray(), general.X.toarray())
+
+
+def test_rhapsody_byte_parser_reads_wide_counts_zeros_and_line_ends_as_pandas(tmp_path):
+    """Multi-digit counts, zeros written "00", CRLF endings and trailing blank lines."""
+    counts = small_counts()
+    counts.iloc[0, 0], counts.iloc[1, 2], counts.iloc[2, 3] = 123456789, 10, 0
+    path = write_rhapsody_csv(counts, tmp_path / "wide.csv")
+    text = path.read_text().replace(",0,", ",00,", 1)
+    assert ",00," in text
+    for variant, content in {"lf": text + "\n\n", "crlf": text.replace("\n", "\r\n")}.items():
+        (tmp_path / variant).write_text(content, newline="")
+        adata = read_rhapsody_csv(tmp_path / variant, chunk_bytes=64)
+        assert list(adata.obs_names) == list(counts.index), variant
+        np.testing.assert_array_equal(adata.X.toarray(), counts.to_numpy(), err_msg=variant)
+        assert adata.X.nnz == np.count_nonzero(counts.to_numpy()), variant
+
+
+@pytest.mark.parametrize(
+    "row", ["c9,1,2", "c9" + ",1" * 11, "c9,-1" + ",0" * 9, "c9,1e3" + ",0" * 9, "c9,,1" + ",0" * 8]
+)
+def test_rhapsody_byte_parser_refuses_what_is_not_plain_counts(row):
+    """Short or long rows, signs and exponents go to pandas (whose errors the ingest names)."""
+    good = "c1" + ",3" * 10
+    assert readers._parse_integer_block(f"{good}\n".encode(), n_columns=11)[0].sum() == 30
+    with pytest.raises(ValueError):
+        readers._parse_integer_block(f"{good}\n{row}\n".encode(), n_columns=11)
+    with pytest.raises(ValueError, match="more than 9 digits"):
+        readers._parse_integer_block(b"c1,1234567890\n", n_columns=2)
 
 
 def test_rhapsody_targeted_columns_keep_the_symbol(tmp_path):

@@ -51,13 +51,17 @@ def open_text(path: str | os.PathLike, newline: str | None = None) -> io.TextIOW
     Undecodable bytes are replaced so a stray character never stops a parse; ``newline=""``
     hands line endings to a csv reader untouched.
     """
+    return io.TextIOWrapper(open_bytes(path), encoding="utf-8", errors="replace", newline=newline)
+
+
+def open_bytes(path: str | os.PathLike) -> io.BufferedIOBase:
+    """Open plain or gzip-compressed bytes, judged by the magic bytes rather than the name."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
     with open(path, "rb") as fh:
         gzipped = fh.read(2) == b"\x1f\x8b"
-    raw = gzip.open(path, "rb") if gzipped else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=newline)
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
 def _umask() -> int:

@@ -7,7 +7,6 @@ readers only raise when a file cannot be parsed as the format it claims to be.
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import anndata as ad
@@ -17,7 +16,7 @@ import scipy.io
 import scipy.sparse as sp
 
 from livermet.errors import InputError
-from livermet.io import open_text
+from livermet.io import open_bytes, open_text
 
 FORMATS = ("rhapsody_csv", "mex", "10x_h5", "h5ad")
 
@@ -37,14 +36,14 @@ def read_counts(path: str | Path, fmt: str) -> ad.AnnData:
         raise InputError(f"{path}: cannot be read as {fmt}: {type(err).__name__}: {err}") from err
 
 
-def read_rhapsody_csv(path: Path, chunk_bytes: int = 1 << 26) -> ad.AnnData:
+def read_rhapsody_csv(path: Path, chunk_bytes: int = 1 << 24) -> ad.AnnData:
     """BD Rhapsody ``*_MolsPerCell.csv``: ``##`` header lines, then ``Cell_Index,<genes>``.
 
     The table is dense cells x genes, so it is parsed in chunks of about ``chunk_bytes`` of text
     and kept sparse. Targeted-panel columns look like ``Gene|Accession|...``: the symbol is the
-    first field. Rows of plain integers (what BD writes) go through NumPy's integer parser; a
-    file with anything else (decimals, text, ragged rows) is parsed by pandas instead, so that
-    the ingest checks can name what is wrong.
+    first field. Rows of plain integers (what BD writes) are split into sparse counts at the byte
+    level (:func:`_parse_integer_block`); a file with anything else (decimals, text, ragged rows)
+    is parsed by pandas instead, so that the ingest checks can name what is wrong.
     """
     with open_text(path) as fh:
         n_comment = 0
@@ -68,25 +67,74 @@ def _integer_rows(
 ) -> tuple[sp.csr_matrix, list[str]]:
     """Counts and barcodes of a table whose cells are all integers; ValueError on anything else.
 
-    NumPy's C parser of integers is twice as fast as pandas' general one on these wide tables
-    (a 9,000-cell sample: 14 s against 27 s on 2 cores)."""
+    Read as bytes in blocks of whole lines, each parsed by :func:`_parse_integer_block`."""
     blocks, barcodes = [], []
-    with open_text(path) as fh:
+    with open_bytes(path) as fh:
         for _ in range(skip_lines):
             fh.readline()
-        while lines := fh.readlines(chunk_bytes):
-            values = np.loadtxt(
-                lines,
-                delimiter=",",
-                dtype=np.int32,
-                usecols=range(1, n_columns),
-                comments=None,
-                ndmin=2,
-            )
-            blocks.append(sp.csr_matrix(values))
-            barcodes.extend(line.split(",", 1)[0].strip() for line in lines if line.strip())
+        while chunk := fh.read(chunk_bytes):
+            block = chunk + fh.readline()  # whole lines
+            if not block.endswith(b"\n") or block.endswith(b"\n\n"):  # end of file
+                block = block.rstrip(b"\n") + b"\n"
+            if block != b"\n":
+                matrix, names = _parse_integer_block(block, n_columns)
+                blocks.append(matrix)
+                barcodes.extend(names)
     matrix = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n_columns - 1))
     return matrix, barcodes
+
+
+_COMMA, _NEWLINE, _ZERO, _NINE = (ord(char) for char in ",\n09")
+
+
+def _parse_integer_block(chunk: bytes, n_columns: int) -> tuple[sp.csr_matrix, list[str]]:
+    """Lines of ``barcode,count,count,...`` straight into CSR; ValueError unless well formed.
+
+    Most fields of a cell x gene table are the single byte "0", so the block is split at its
+    separators with NumPy, those fields are dropped by looking at two bytes each, and only the
+    rest are read as digits. A 9,000-cell sample of the 54k demo (437 MB of text, 95 % zeros):
+    5.6-6.1 s against 12.8 s with NumPy's ``loadtxt`` of the dense block, and a smaller peak.
+    """
+    buf = np.frombuffer(chunk, dtype=np.uint8)
+    is_separator = (buf == _COMMA) | (buf == _NEWLINE)
+    ends = np.flatnonzero(is_separator)
+    n_rows, ragged = divmod(ends.size, n_columns)
+    line_ends = buf[ends[n_columns - 1 :: n_columns]]
+    if ragged or not (line_ends == _NEWLINE).all() or np.count_nonzero(buf == _NEWLINE) != n_rows:
+        raise ValueError(f"rows without {n_columns} fields")
+    lone_zero = np.zeros(ends.size, dtype=bool)  # the field is "0": "0" between two separators
+    lone_zero[1:] = (buf[ends[1:] - 1] == _ZERO) & is_separator[ends[1:] - 2]
+    fields = np.flatnonzero(~lone_zero)
+    rows, columns = np.divmod(fields, n_columns)
+    counts = columns > 0  # column 0 holds the barcodes
+    fields, rows, columns = fields[counts], rows[counts], columns[counts] - 1
+    starts = ends[fields - 1] + 1
+    values = _read_digits(buf, starts, ends[fields] - starts)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    matrix = sp.csr_matrix((values, columns.astype(np.int32), indptr), (n_rows, n_columns - 1))
+    matrix.eliminate_zeros()  # fields such as "00"
+    first_fields = zip(
+        np.r_[0, ends[n_columns - 1 : -1 : n_columns] + 1], ends[::n_columns], strict=True
+    )
+    barcodes = [chunk[start:end].decode().strip() for start, end in first_fields]
+    return matrix, barcodes
+
+
+def _read_digits(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The non-negative int32 each field spells in decimal digits; ValueError on anything else."""
+    values = np.zeros(starts.size, dtype=np.int32)
+    if not starts.size:
+        return values
+    if lengths.min() < 1 or lengths.max() > 9:
+        raise ValueError("empty field or more than 9 digits")
+    for offset in range(int(lengths.max())):
+        live = np.flatnonzero(lengths > offset)
+        digits = buf[starts[live] + offset]
+        if ((digits < _ZERO) | (digits > _NINE)).any():
+            raise ValueError("a count that is not a plain non-negative integer")
+        values[live] = values[live] * 10 + (digits - _ZERO)
+    return values
 
 
 def _any_rows(path: Path, n_comment: int, n_genes: int) -> tuple[sp.csr_matrix, list[str]]:
@@ -121,7 +169,7 @@ def read_mex(path: Path) -> ad.AnnData:
         path, ["features.tsv.gz", "features.tsv", "genes.tsv.gz", "genes.tsv"]
     )
     barcodes_file = _first_existing(path, ["barcodes.tsv.gz", "barcodes.tsv"])
-    with _open_binary(matrix_file) as fh:
+    with open_bytes(matrix_file) as fh:
         matrix = sp.csr_matrix(scipy.io.mmread(fh).T)
     features = pd.read_csv(features_file, sep="\t", header=None, dtype=str)
     barcodes = pd.read_csv(barcodes_file, sep="\t", header=None, dtype=str)[0].tolist()
@@ -150,10 +198,6 @@ def read_h5ad_counts(path: Path) -> ad.AnnData:
     return _make_adata(
         sp.csr_matrix(matrix), adata.obs_names.tolist(), adata.var_names.tolist(), gene_ids
     )
-
-
-def _open_binary(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 def _first_existing(folder: Path, names: list[str]) -> Path:
