@@ -79,9 +79,10 @@ def test_the_graph_is_the_exact_knn_above_scanpys_dense_limit():
     assert adjusted_rand_score(truth, adata.obs["leiden"]) > 0.95
 
 
-def test_the_atlas_umap_from_the_clustered_file_is_the_layout_of_its_graph(tmp_path):
+@pytest.mark.parametrize("init", ["pca", "spectral"])
+def test_the_atlas_umap_from_the_clustered_file_is_the_layout_of_its_graph(tmp_path, init):
     """The UMAP step reads only the graph and the corrected PCs of the clustered atlas, and
-    lays out exactly what a UMAP of the in-memory atlas would."""
+    lays out exactly what a UMAP of the in-memory atlas would, from either start."""
     rng = np.random.default_rng(2)
     truth = rng.integers(3, size=600)
     embedding = (rng.normal(0, 8, (3, 10))[truth] + rng.normal(0, 1, (600, 10))).astype(np.float32)
@@ -90,7 +91,7 @@ def test_the_atlas_umap_from_the_clustered_file_is_the_layout_of_its_graph(tmp_p
         obs=pd.DataFrame(index=[f"c{i}" for i in range(600)]),
         obsm={"X_pca_harmony": embedding},
     )
-    settings = AtlasSettings(graph_pcs=10, n_neighbors=15, seed=7)
+    settings = AtlasSettings(graph_pcs=10, n_neighbors=15, umap_init=init, seed=7)
     leiden_clusters(adata, settings)
     write_h5ad(adata, tmp_path / "clustered.h5ad")
 
@@ -100,6 +101,21 @@ def test_the_atlas_umap_from_the_clustered_file_is_the_layout_of_its_graph(tmp_p
     assert list(table.index) == list(adata.obs_names)
     np.testing.assert_array_equal(table[["UMAP1", "UMAP2"]].to_numpy(), adata.obsm["X_umap"])
     assert silhouette_score(table.to_numpy(), truth) > 0.5  # the three groups lie apart
+
+
+def test_the_umap_start_is_the_configured_one():
+    """umap_init reaches the layout: the PCA and the spectral starts give different layouts."""
+    rng = np.random.default_rng(3)
+    embedding = rng.normal(0, 1, (300, 10)).astype(np.float32)
+    layouts = {}
+    for init in ("pca", "spectral"):
+        adata = ad.AnnData(obs=pd.DataFrame(index=[f"c{i}" for i in range(300)]))
+        adata.obsm["X_pca_harmony"] = embedding
+        settings = AtlasSettings(graph_pcs=10, n_neighbors=15, umap_init=init, seed=7)
+        leiden_clusters(adata, settings)
+        umap_layout(adata, settings)
+        layouts[init] = adata.obsm["X_umap"]
+    assert not np.allclose(layouts["pca"], layouts["spectral"])
 
 
 def near_singular_subset() -> ad.AnnData:

@@ -37,6 +37,7 @@ class AtlasSettings:
     n_neighbors: int = 20
     leiden_resolution: float = 0.8
     umap_min_dist: float = 0.3
+    umap_init: str = "pca"
     seed: int = 0
 
 
@@ -164,9 +165,19 @@ def cluster(adata: ad.AnnData, settings: AtlasSettings) -> None:
 
 
 def umap_layout(adata: ad.AnnData, settings: AtlasSettings) -> None:
-    """UMAP of the kNN graph into ``obsm["X_umap"]``."""
+    """UMAP of the kNN graph into ``obsm["X_umap"]``, started from ``settings.umap_init``.
+
+    The default start is the first two principal components of the graph's PCs ("pca", as
+    uwot and umap-learn offer it), not scanpy's spectral embedding: on the 45k-cell atlas the
+    spectral start of the many-component graph took 9.9 of the layout's 50.8 s, and the
+    clusters lie as far apart either way (silhouette of the Leiden clusters 0.77 and 0.76)."""
     import_umap_with_cached_kernels()
-    sc.tl.umap(adata, min_dist=settings.umap_min_dist, random_state=settings.seed)
+    sc.tl.umap(
+        adata,
+        min_dist=settings.umap_min_dist,
+        init_pos=settings.umap_init,
+        random_state=settings.seed,
+    )
 
 
 def atlas_umap(path: str, settings: AtlasSettings) -> pd.DataFrame:
