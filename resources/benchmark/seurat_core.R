@@ -12,6 +12,7 @@ num <- function(i, default) if (length(args) >= i) as.numeric(args[i]) else defa
 n_hvg <- num(3, 4000); n_pcs <- num(4, 50); graph_pcs <- num(5, 20)
 resolution <- num(6, 0.8); seed <- num(7, 0)
 
+message("BLAS: ", extSoftVersion()[["BLAS"]], "; LAPACK: ", La_library())
 counts <- Read10X_h5(args[1])
 times <- list()
 timed <- function(step, expr) {

@@ -6,7 +6,9 @@ counts as a 10x HDF5 file, times the workflow's integration steps on them in thi
 does between reading and writing), then runs ``resources/benchmark/seurat_core.R`` (the same steps
 in Seurat, without Harmony) with ``Rscript`` and writes both timings and their ratio. Run it as
 ``python -m livermet.benchmark_seurat --run DIR`` after ``python -m livermet.benchmark --workdir
-DIR``; R with Seurat and hdf5r comes from Debian (``apt-get install r-cran-seurat``).
+DIR``; R with Seurat, hdf5r and OpenBLAS comes from Debian (``apt-get install r-cran-seurat
+r-cran-hdf5r libopenblas0-pthread``: without OpenBLAS, R multiplies with the reference BLAS on one
+thread and Seurat's PCA alone takes minutes). ``seurat.log`` names the BLAS R used.
 """
 
 from __future__ import annotations
