@@ -118,6 +118,26 @@ def test_the_umap_start_is_the_configured_one():
     assert not np.allclose(layouts["pca"], layouts["spectral"])
 
 
+def test_fig1e_draws_every_cell_of_the_cell_table_at_its_umap_position():
+    """Fig 1E reads two tables (cell types, UMAP), not the atlas; cells are matched by name."""
+    from livermet.figures.fig1 import umap_by_type
+
+    cells = [f"c{i}" for i in range(6)]
+    cell_types = pd.DataFrame({"cell": cells, "cell_type": ["TNK", "B", "Myeloid"] * 2})
+    layout = pd.DataFrame({"cell": cells[::-1], "UMAP1": range(6), "UMAP2": range(6, 12)})
+    fig = umap_by_type(cell_types, layout)
+    scatter = fig.axes[0].collections[0]
+    points = [tuple(point) for point in np.asarray(scatter.get_offsets()).tolist()]
+    assert sorted(points) == [(i, i + 6) for i in range(6)]
+    colour = {
+        point: tuple(rgba) for point, rgba in zip(points, scatter.get_facecolors(), strict=True)
+    }
+    # c0 and c3 (T/NK) lie at (5, 11) and (2, 8): one colour, unlike c1 (B) at (4, 10)
+    assert colour[(5, 11)] == colour[(2, 8)] != colour[(4, 10)]
+    legend = {text.get_text() for text in fig.axes[0].get_legend().get_texts()}
+    assert legend == {"T/NK", "B", "Myeloid"}
+
+
 def near_singular_subset() -> ad.AnnData:
     counts = sp.load_npz(NEAR_SINGULAR).tocsr()
     return ad.AnnData(X=counts.astype(np.float32), layers={"counts": counts})

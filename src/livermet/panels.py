@@ -23,7 +23,7 @@ class Panel:
 PANELS: dict[str, Panel] = {
     "fig1E": Panel(
         "fig1:umap_by_type",
-        ("atlas", "atlas_umap"),
+        ("cell_types", "atlas_umap"),
         "UMAP of all cells by major type",
         "8 major cell types",
     ),

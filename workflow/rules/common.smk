@@ -125,6 +125,7 @@ def mem_mb_from_input(factor, minimum=1000):
 FIGURE_INPUTS = {
     "atlas": "results/atlas/atlas.h5ad",
     "atlas_umap": "results/atlas/umap.tsv",
+    "cell_types": "results/atlas/cell_types.tsv",
     "major_markers": config["annotation"]["markers"],
     "composition": "results/atlas/composition.tsv",
     **{

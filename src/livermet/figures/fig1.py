@@ -16,17 +16,17 @@ if TYPE_CHECKING:
 TYPE_LABELS = {"TNK": "T/NK"}
 
 
-def umap_by_type(atlas: ad.AnnData, atlas_umap: pd.DataFrame) -> Figure:
-    """Fig 1E: UMAP (the atlas_umap table: cell, UMAP1, UMAP2) coloured by major cell type."""
+def umap_by_type(cell_types: pd.DataFrame, atlas_umap: pd.DataFrame) -> Figure:
+    """Fig 1E: UMAP (the atlas_umap table: cell, UMAP1, UMAP2) coloured by major cell type (the
+    annotation's cell table), without reading the atlas's expression."""
+    import anndata as ad
     import scanpy as sc  # here, not above: most panels of this module draw from tables
 
+    labels = cell_types.set_index("cell")["cell_type"].astype(str).replace(TYPE_LABELS)
+    cells = ad.AnnData(obs=pd.DataFrame({"cell_type": pd.Categorical(labels)}, index=labels.index))
+    cells.obsm["X_umap"] = atlas_umap.set_index("cell").loc[cells.obs_names].to_numpy()
     fig, ax = plt.subplots(figsize=(6, 5))
-    labelled = atlas.copy()
-    labelled.obsm["X_umap"] = atlas_umap.set_index("cell").loc[atlas.obs_names].to_numpy()
-    labelled.obs["cell_type"] = labelled.obs["cell_type"].cat.rename_categories(
-        lambda name: TYPE_LABELS.get(name, name)
-    )
-    sc.pl.umap(labelled, color="cell_type", ax=ax, show=False, frameon=False, title="Cell type")
+    sc.pl.umap(cells, color="cell_type", ax=ax, show=False, frameon=False, title="Cell type")
     return fig
 
 
