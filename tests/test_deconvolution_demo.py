@@ -104,14 +104,14 @@ def demo_bulk_fractions(reference):
 
 @pytest.mark.parametrize("scope", ["immune", "all"])
 def test_bisque_fractions_follow_the_planted_ones(demo_bulk_fractions, scope):
-    # The issue asked r >= 0.9 per type. A faithful Bisque does not reach it on the 30 pooled livers,
-    # whatever the markers (ranked by score or fold change, 50-200 per type): it learns each
-    # gene's scale from the four control/PMN reference mice, whose compositions barely differ, and
-    # T/NK and myeloid cells are mixtures of subtypes whose shares vary between livers. Over the
-    # default seed and seeds 1-11 the mean over types was 0.745-0.906 (immune) and 0.728-0.880
-    # (all), myeloid >= 0.80, the immune types >= 0.53 (T/NK, seed 11). Fibroblasts and
-    # cholangiocytes, 3-5 % of cells with no planted change, follow their truth least (0.05-0.88,
-    # 0.46-0.86): their spread between livers is small against the estimation noise.
+    # The issue asked r >= 0.9 per type. A faithful Bisque does not reach it on the 30 pooled
+    # livers, whatever the markers (ranked by score or fold change, 50-200 per type): it learns
+    # each gene's scale from the four control/PMN reference mice, whose compositions barely
+    # differ, and T/NK and myeloid cells are mixtures of subtypes whose shares vary between
+    # livers. Over the default seed and seeds 1-11 the mean over types was 0.745-0.906 (immune)
+    # and 0.728-0.880 (all), myeloid >= 0.80, the immune types >= 0.53 (T/NK, seed 11).
+    # Fibroblasts and cholangiocytes, 3-5 % of cells with no planted change, follow their truth
+    # least (0.05-0.88, 0.46-0.86): their spread between livers is small against the noise.
     estimated, planted = demo_bulk_fractions
     est, true = wide(estimated, scope), wide(planted, scope)
     correlations = {
