@@ -26,7 +26,7 @@ THREE_LIVERS = {"ctrl_1": "control", "pmn_1": "PMN", "mn_1": "MN"}
 MATURE_GENES = [gene for gene, (start, end) in MATURATION.levels.items() if end > start]
 PROJECT = Path(__file__).resolve().parents[1]
 SEEDS_WITHOUT_PATH_FAIL = (8, 3)
-"""Seeds on which diffusion pseudotime put N1 after N0 or N2 before :data:`NEUTROPHIL_PATH`."""
+"""Seeds whose draw without :data:`NEUTROPHIL_PATH` puts N1 after N0 or N2 in pseudotime."""
 
 
 @pytest.fixture(scope="module")

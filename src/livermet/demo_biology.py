@@ -478,8 +478,8 @@ N1's own random programme put it as far from N3 as the mature subtypes on many d
 demo's six livers embedded and clustered as the pipeline's neutrophil subset, diffusion
 pseudotime from N3 ordered N3 < N1 < N0, N2 on 20 of 33 draws without them and on 31 of 33 with
 them (seeds 1-32 and the default; Spearman rho with the planted maturation 0.71-0.86 where the
-order holds; ``tests/test_demo_trajectory.py``). Larger shared programmes (1200 genes) merged N1
-into N3."""
+order holds; measured with ``neutrophil_pseudotime_of_demo`` of tests/test_demo_trajectory.py).
+Larger shared programmes (1200 genes) merged N1 into N3."""
 
 PROGRAMMES = (
     # major types
