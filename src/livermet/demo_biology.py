@@ -476,9 +476,10 @@ and N2, so that N1 lies between N3 and N0/N2 in expression as the paper's pseudo
 (Fig 3I/3J: N3 -> N1 -> N0, N2). Without them only the maturation axis joined the subtypes, and
 N1's own random programme put it as far from N3 as the mature subtypes on many draws. With the
 demo's six livers embedded and clustered as the pipeline's neutrophil subset, diffusion
-pseudotime from N3 ordered N3 < N1 < N0, N2 on 20 of 33 draws without them and on 31 of 33 with
-them (seeds 1-32 and the default; Spearman rho with the planted maturation 0.71-0.86 where the
-order holds; measured with ``neutrophil_pseudotime_of_demo`` of tests/test_demo_trajectory.py).
+pseudotime from N3 ordered N3 < N1 < N0, N2 on 20 of 33 draws without them and on 32 of 33 with
+them (seeds 1-32 and the default, with the workflow's portable kernels; 31 with the machine's
+native ones, where seed 17 flipped); Spearman rho with the planted maturation 0.71-0.86 where the
+order holds (measured with ``neutrophil_pseudotime_of_demo`` of tests/test_demo_trajectory.py).
 Larger shared programmes (1200 genes) merged N1 into N3."""
 
 PROGRAMMES = (
