@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
@@ -141,10 +140,11 @@ def neutrophil_pseudotime_of_demo(seed: int) -> tuple[pd.DataFrame, pd.Series]:
         batch_by_sample=dict(zip(sheet["sample"], sheet["batch"], strict=True)),
     )
     neutrophil = (truth["lineage"] == "Neutrophil").to_numpy()
-    obs = truth.loc[neutrophil, ["sample", "condition", "subtype"]].set_index(
-        counts.obs_names[neutrophil]
+    subset = counts[neutrophil].copy()
+    subset.obs = truth.loc[neutrophil, ["sample", "condition", "subtype"]].set_index(
+        subset.obs_names
     )
-    subset = ad.AnnData(X=counts.X[neutrophil], obs=obs, layers={"counts": counts.X[neutrophil]})
+    subset.layers["counts"] = subset.X
     spec = subset_spec(
         "neutrophil",
         config["subsets"]["lineages"]["neutrophil"],
