@@ -4,12 +4,11 @@ they leave alone."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from demo_livers import draw_demo_livers, project_config
 from scipy.stats import spearmanr
 
 import livermet.demo_engine as demo_engine
@@ -23,7 +22,6 @@ from livermet.subcluster import recluster, subset_spec
 SEED = 20250336
 THREE_LIVERS = {"ctrl_1": "control", "pmn_1": "PMN", "mn_1": "MN"}
 MATURE_GENES = [gene for gene, (start, end) in MATURATION.levels.items() if end > start]
-PROJECT = Path(__file__).resolve().parents[1]
 SEEDS_WITHOUT_PATH_FAIL = (8, 3)
 """Seeds whose draw without :data:`NEUTROPHIL_PATH` puts N1 after N0 or N2 in pseudotime."""
 
@@ -128,17 +126,8 @@ def neutrophil_pseudotime_of_demo(seed: int) -> tuple[pd.DataFrame, pd.Series]:
     the pipeline's neutrophil subset and ordered by diffusion pseudotime from N3 (the configured
     root), labelled with their true subtypes. Returns the pseudotime table and the true maturation.
     """
-    config = yaml.safe_load((PROJECT / "config" / "config.yaml").read_text())
-    sheet = pd.read_csv(PROJECT / "config" / "samples.tsv", sep="\t")
-    counts, truth = simulate_counts(
-        dict(zip(sheet["sample"], sheet["condition"], strict=True)),
-        config["demo"]["cells_per_sample"],
-        seed,
-        0.0,
-        0.0,
-        0.0,
-        batch_by_sample=dict(zip(sheet["sample"], sheet["batch"], strict=True)),
-    )
+    config = project_config()
+    counts, truth = draw_demo_livers(seed)
     neutrophil = (truth["lineage"] == "Neutrophil").to_numpy()
     subset = counts[neutrophil].copy()
     subset.obs = truth.loc[neutrophil, ["sample", "condition", "subtype"]].set_index(

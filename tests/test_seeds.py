@@ -33,7 +33,7 @@ def scorecards(tmp_path):
             {
                 "fig1G-myeloid-rises": ("reproduced", "0.18; 0.26; 0.30"),
                 "fig1G-tnk-falls": ("reproduced", "0.20; 0.15; 0.12"),
-                "fig6A-interactions-rise": ("not reproduced", "727; 644; 647"),
+                "figS2H-n0-no-survival-link": ("not reproduced", "HR 0.27; p 0.032"),
             },
         ),
         7: write_scorecard(
@@ -41,7 +41,7 @@ def scorecards(tmp_path):
             {
                 "fig1G-myeloid-rises": ("reproduced", "0.19; 0.25; 0.31"),
                 "fig1G-tnk-falls": ("not reproduced", "0.20; 0.21; 0.12"),
-                "fig6A-interactions-rise": (NOT_TESTABLE, ""),
+                "figS2H-n0-no-survival-link": (NOT_TESTABLE, ""),
             },
         ),
     }
@@ -59,8 +59,9 @@ def test_verdicts_are_gathered_per_claim_with_the_share_reproduced(scorecards):
     ]
     assert table.loc["fig1G-myeloid-rises", "reproduced_share"] == 1.0
     assert table.loc["fig1G-tnk-falls", ["n_tested", "reproduced_share"]].tolist() == [2, 0.5]
-    assert table.loc["fig6A-interactions-rise", ["n_tested", "reproduced_share"]].tolist() == [1, 0]
-    assert table["planted"].tolist() == [True, True, False]  # fig6A is not planted (claims.yaml)
+    unplanted = table.loc["figS2H-n0-no-survival-link"]
+    assert unplanted[["n_tested", "reproduced_share"]].tolist() == [1, 0]
+    assert table["planted"].tolist() == [True, True, False]  # figS2H is not planted (claims.yaml)
     assert table.loc["fig1G-tnk-falls", "panel"] == "fig1G"
 
 
@@ -71,7 +72,7 @@ def test_the_summary_counts_each_seed_and_names_each_miss_with_its_value(scoreca
     assert "| 7 | 1 of 3 | 1 of 2 |" in text
     assert "| fig1G-tnk-falls | True | 1 of 2 | 7 (0.20; 0.21; 0.12) |" in text
     assert (
-        "| fig6A-interactions-rise | False | 0 of 1 | 1 (727; 644; 647); "
+        "| figS2H-n0-no-survival-link | False | 0 of 1 | 1 (HR 0.27; p 0.032); "
         "7 (not testable on these inputs) |" in text
     )
     assert "fig1G-myeloid-rises" not in text
