@@ -134,6 +134,16 @@ def test_too_few_genes_in_the_data_is_an_input_error(cells):
     )
 
 
+def test_a_short_signature_found_whole_is_scored_with_a_warning(cells, caplog):
+    """A data-driven signature (the N1 one) can be short; it is scored, not refused."""
+    with caplog.at_level(logging.WARNING, logger="livermet.signatures"):
+        scores = score_signatures(cells, {"short": ["Up0", "Up1"]}, min_genes=5, seed=7)
+    assert "signature short has only 2 genes (signatures.min_genes = 5); scored on them" in (
+        caplog.text
+    )
+    assert scores["short"].notna().all() and scores["short"].std() > 0
+
+
 def test_unknown_signature_name_is_an_input_error(cells):
     with pytest.raises(InputError, match=r"sigs.yaml: unknown signature\(s\) \['m3'\]"):
         signature_tables(cells, SETS, ["planted", "m3"], source="sigs.yaml")

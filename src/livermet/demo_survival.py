@@ -89,6 +89,19 @@ CRLM_MYELOID_SHARES = {
     "pDC": 0.03,
     "Basophil": 0.03,
 }
+CRLM_TNK_SHARES = {
+    "CD4_T": 0.18,
+    "CD8_naive": 0.10,
+    "CD8_effector": 0.13,
+    "CD8_exhausted": 0.09,
+    "Treg": 0.08,
+    "gdT": 0.05,
+    "NKT": 0.12,
+    "NK": 0.20,
+    "ILC": 0.05,
+}
+"""T/NK subtypes of a metastasis, kept apart from the mouse livers' (``WITHIN_SHARES``) so that
+sizing the livers' small groups for CellChat did not redraw the human cohort."""
 MAJOR_CONCENTRATION = 30.0
 """Dirichlet concentration of a tumour's composition: tumours differ far more than inbred livers."""
 LESION_CONCENTRATION = 300.0
@@ -273,10 +286,8 @@ def _state_shares(
     within = {
         "Myeloid": _dirichlet(CRLM_MYELOID_SHARES, concentration, rng),
         "Neutrophil": neutrophil,
-        **{
-            parent: _dirichlet(WITHIN_SHARES[parent][CONDITION], 5 * concentration, rng)
-            for parent in ("Macrophage", "TNK")
-        },
+        "Macrophage": _dirichlet(WITHIN_SHARES["Macrophage"][CONDITION], 5 * concentration, rng),
+        "TNK": _dirichlet(CRLM_TNK_SHARES, 5 * concentration, rng),
     }
     shares = np.empty(len(model.states))
     for i, state in enumerate(model.states):

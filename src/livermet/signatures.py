@@ -6,8 +6,12 @@ signature's genes minus the mean of control genes drawn, for each signature gene
 expression bin (``n_bins`` bins of average expression, ``ctrl_size`` genes per bin; Seurat's
 defaults are 24 bins and 100 controls). The control draw is random, so the seed is fixed.
 
-Signature genes absent from the data are dropped and counted in the log; a signature left with
-fewer than ``min_genes`` genes is an error rather than a score made of one or two genes.
+Signature genes absent from the data are dropped and counted in the log; a signature that the
+data leaves with fewer than ``min_genes`` genes is an error rather than a score made of one or two
+genes (a species or symbol mismatch looks like that). A signature shorter than ``min_genes`` with
+every gene in the data is scored, with a warning: the N1 signature is a result of the run (N1
+markers that predict survival), and a short one should show in the figures and the scorecard
+(Fig S2K), not stop the human analysis.
 
 Fig 3K shows the mean score of each neutrophil subtype rescaled per signature to -1..1 across
 subtypes (:func:`scale_across_groups`): the subtype with the lowest mean gets -1, the highest +1.
@@ -68,13 +72,21 @@ def genes_in_data(
     min_genes: int,
     source: str = "signatures",
 ) -> list[str]:
-    """The signature's genes found in the data; too few is an error, missing ones are logged."""
+    """The signature's genes found in the data; too few left by the data is an error (a short
+    signature found whole is a warning), missing ones are logged."""
     present = [g for g in dict.fromkeys(genes) if g in var_names]
     missing = len(set(genes)) - len(present)
-    if len(present) < min_genes:
+    if len(present) < min_genes and missing:
         raise InputError(
             f"{source}: signature {name!r} has {len(present)} of its {len(set(genes))} genes "
             f"in the data, fewer than signatures.min_genes = {min_genes}"
+        )
+    if len(present) < min_genes:
+        log.warning(
+            "signature %s has only %d genes (signatures.min_genes = %d); scored on them",
+            name,
+            len(present),
+            min_genes,
         )
     log.info(
         "signature %s: %d of %d genes in the data (%d missing, dropped)",
