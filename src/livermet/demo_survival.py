@@ -9,8 +9,9 @@ niche condition), with human gene symbols through the one-to-one mouse-human ort
 the mouse single-cell atlas is a matching deconvolution reference after the pipeline maps the
 symbols back. Per patient:
 
-* composition: major types and myeloid lineages drawn around a tumour-rich metastasis
-  (:data:`CRLM_MAJOR_SHARES`, :data:`CRLM_MYELOID_SHARES`); within neutrophils the N1 share comes
+* composition: major types, myeloid lineages and T/NK subtypes drawn around a tumour-rich
+  metastasis (:data:`CRLM_MAJOR_SHARES`, :data:`CRLM_MYELOID_SHARES`, :data:`CRLM_TNK_SHARES`),
+  macrophage subtypes around the metastatic niche's; within neutrophils the N1 share comes
   from the patient's risk factor ``z`` on the logit scale (:data:`N1_LOGIT`) and N0, N2 and N3 split
   the rest by an independent, low-concentration Dirichlet draw (:data:`REST_SHARES`,
   :data:`REST_CONCENTRATION`);
@@ -280,8 +281,9 @@ def _state_shares(
     concentration: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Leaf-state shares of one tumour: major types and myeloid lineages around the CRLM tables,
-    the other lineages' subtypes around the metastatic niche's, the given neutrophil subtypes."""
+    """Leaf-state shares of one tumour: major types, myeloid lineages and T/NK subtypes around
+    the CRLM tables, macrophage subtypes around the metastatic niche's, the given neutrophil
+    subtypes."""
     major = _dirichlet(CRLM_MAJOR_SHARES, concentration, rng)
     within = {
         "Myeloid": _dirichlet(CRLM_MYELOID_SHARES, concentration, rng),
