@@ -487,7 +487,7 @@ the median dispersion of marker-level genes (see ``livermet.demo_engine.load_uni
 dispersion of 10 a gene planted at 20 CP10k is still absent from 60 % of a state's cells."""
 
 CD8_OFF = Programme(
-    ("B", "Myeloid", *NON_IMMUNE, "CD4_T", "Treg", "gdT", "NKT", "NK", "ILC"),
+    ("B", "Myeloid", *NON_IMMUNE, *(s for s in TNK_SUBTYPES if s not in CD8_T_CELLS)),
     {"Cd8a": _OFF, "Cd8b1": _OFF},
 )
 """The CD8 co-receptor only in CD8 T cells. The lung fit's baseline kept Cd8b1 at 1.6 CP10k in
