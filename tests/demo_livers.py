@@ -15,10 +15,14 @@ def project_config() -> dict:
     return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
+def samples_sheet() -> pd.DataFrame:
+    return pd.read_csv(REPO / "config" / "samples.tsv", sep="\t")
+
+
 def draw_demo_livers(seed: int, effects: dict | None = None) -> tuple[ad.AnnData, pd.DataFrame]:
     """The samples of ``config/samples.tsv`` at ``demo.cells_per_sample``, in their batches,
     drawn with ``seed`` and without doublets, low-quality or red cells: counts and truth."""
-    sheet = pd.read_csv(REPO / "config" / "samples.tsv", sep="\t")
+    sheet = samples_sheet()
     return simulate_counts(
         dict(zip(sheet["sample"], sheet["condition"], strict=True)),
         project_config()["demo"]["cells_per_sample"],

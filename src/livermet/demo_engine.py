@@ -33,6 +33,7 @@ from livermet.demo_biology import (
     MATURATION,
     MITO_FACTOR,
     MITO_GENES,
+    OWN_STREAM_PROGRAMMES,
     PROGRAMMES,
     STEADY_GENES,
     CellState,
@@ -192,6 +193,9 @@ def build_study_model(universe: GeneUniverse, rng: np.random.Generator, effects)
     log_profiles = np.tile(log_base, (len(states), 1))
     for programme in PROGRAMMES:
         _apply_programme(log_profiles, states, programme, universe, pool, rng)
+    streams = rng.spawn(len(OWN_STREAM_PROGRAMMES))  # children: rng's own draws stay as they were
+    for programme, stream in zip(OWN_STREAM_PROGRAMMES, streams, strict=True):
+        _apply_programme(log_profiles, states, programme, universe, pool, stream)
     _cap_random_genes(log_profiles, pool)
     _scale_mito(log_profiles, states, universe)
     maturing = np.array([i for i, state in enumerate(states) if state.subtype in MATURATION.ranges])
