@@ -124,9 +124,16 @@ def test_subtype_de_is_deterministic(subset, a_vs_b):
     pd.testing.assert_frame_equal(subtype_de(subset, "A", "B", min_pct=0.05), a_vs_b)
 
 
-def test_subtype_errors_name_the_file_and_what_it_has(subset):
-    with pytest.raises(InputError, match=r"tnk.h5ad: no cells with subtype 'Kupffer9' \(present: "):
-        subtype_de(subset, "A", "Kupffer9", source="results/subsets/tnk.h5ad")
+def test_a_subtype_the_run_did_not_find_gives_an_empty_table_and_a_warning(subset, caplog):
+    """The config's subtype names are checked against the marker files before the run; one the
+    subclustering of this run did not find should not stop the workflow (seen on a demo draw
+    without Kupffer2 cells)."""
+    table = subtype_de(subset, "A", "Kupffer9", source="results/subsets/tnk.h5ad")
+    assert table.empty and list(table.columns) == DE_COLUMNS
+    assert "tnk.h5ad A_vs_Kupffer9: no cells with subtype 'Kupffer9' (present: " in caplog.text
+
+
+def test_subtype_errors_name_the_file_and_what_is_wrong(subset):
     with pytest.raises(InputError, match="subtype 'A' is compared with itself"):
         subtype_de(subset, "A", "A")
     no_counts = subset.copy()

@@ -50,15 +50,23 @@ SUBTYPE_KEY = "subtype"
 
 def check_labels(subset: ad.AnnData, key: str, names: Sequence[str], source: str) -> None:
     """Each of ``names`` labels at least one cell in ``obs[key]``; else name what the file has."""
+    absent = absent_labels(subset, key, names, source)
+    if absent:
+        raise InputError(f"{source}: {absent}")
+
+
+def absent_labels(subset: ad.AnnData, key: str, names: Sequence[str], source: str) -> str:
+    """Which of ``names`` label no cell in ``obs[key]``, with what the file has ("" if none)."""
     if key not in subset.obs:
         raise InputError(f"{source}: obs lacks column {key!r}")
     present = set(subset.obs[key].astype(str))
     missing = [name for name in names if name not in present]
-    if missing:
-        raise InputError(
-            f"{source}: no cells with {key} {', '.join(map(repr, missing))} "
-            f"(present: {', '.join(sorted(present))})"
-        )
+    if not missing:
+        return ""
+    return (
+        f"no cells with {key} {', '.join(map(repr, missing))} "
+        f"(present: {', '.join(sorted(present))})"
+    )
 
 
 def subtype_de(
@@ -71,13 +79,19 @@ def subtype_de(
     """Cell-level Wilcoxon of subtype ``group`` against ``reference``, sorted by p-value then gene.
 
     ``min_pct`` as in :func:`livermet.de.condition_de` (Seurat's ``min.pct``); ``source`` names the
-    subset file in error messages.
+    subset file in error messages. A subtype the run's subclustering did not find (the config's
+    names are checked against the marker files before the run) gives an empty table and a
+    warning, as in :func:`subtype_condition_de`: its claims then read "not reproduced" instead of
+    the whole workflow stopping.
     """
     if group == reference:
         raise InputError(f"{source}: subtype {group!r} is compared with itself")
     if "counts" not in subset.layers:
         raise InputError(f'{source}: AnnData lacks layers["counts"] (raw counts) needed for DE')
-    check_labels(subset, SUBTYPE_KEY, [group, reference], source)
+    absent = absent_labels(subset, SUBTYPE_KEY, [group, reference], source)
+    if absent:
+        log.warning("%s %s_vs_%s: %s; the table is empty", source, group, reference, absent)
+        return pd.DataFrame({column: [] for column in DE_COLUMNS})
     table = wilcoxon_de(subset, group, reference, min_pct, condition_key=SUBTYPE_KEY)
     table = table.sort_values(["pval", "gene"], kind="mergesort", ignore_index=True)
     return table[DE_COLUMNS]
