@@ -39,9 +39,8 @@ def cholangiocyte_cluster(seed: int) -> tuple[float, float]:
     table = pd.crosstab(atlas.obs["leiden"].to_numpy(), truth["cell_type"].to_numpy())
     cholangiocytes = table["Cholangiocyte"]
     cluster = cholangiocytes.idxmax()
-    return cholangiocytes[cluster] / cholangiocytes.sum(), cholangiocytes[cluster] / table.loc[
-        cluster
-    ].sum()
+    in_cluster = cholangiocytes[cluster]
+    return in_cluster / cholangiocytes.sum(), in_cluster / table.loc[cluster].sum()
 
 
 def test_cholangiocytes_form_their_own_atlas_cluster():

@@ -69,6 +69,11 @@ def absent_labels(subset: ad.AnnData, key: str, names: Sequence[str], source: st
     )
 
 
+def empty_de_table() -> pd.DataFrame:
+    """A DE table without rows (:data:`livermet.de.DE_COLUMNS`): a comparison that cannot run."""
+    return pd.DataFrame({column: [] for column in DE_COLUMNS})
+
+
 def subtype_de(
     subset: ad.AnnData,
     group: str,
@@ -91,7 +96,7 @@ def subtype_de(
     absent = absent_labels(subset, SUBTYPE_KEY, [group, reference], source)
     if absent:
         log.warning("%s %s_vs_%s: %s; the table is empty", source, group, reference, absent)
-        return pd.DataFrame({column: [] for column in DE_COLUMNS})
+        return empty_de_table()
     table = wilcoxon_de(subset, group, reference, min_pct, condition_key=SUBTYPE_KEY)
     table = table.sort_values(["pval", "gene"], kind="mergesort", ignore_index=True)
     return table[DE_COLUMNS]
@@ -167,7 +172,7 @@ def subtype_condition_de(
         methods = runnable_methods(cells, group, ref, methods, min_cells, label)
     if not methods:
         log.warning("%s: no DE method can run; the table is empty", label)
-        return pd.DataFrame({column: [] for column in DE_COLUMNS})
+        return empty_de_table()
     return condition_de(
         subset,
         subtype,
