@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import anndata as ad
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,14 +16,20 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
+from livermet import atlas, io
 from livermet.atlas import (
     VST_SPANS,
     AtlasSettings,
     atlas_umap,
+    build_atlas,
+    concatenate_samples,
     leiden_clusters,
+    log_normalised,
     normalise,
     scaled_pca,
+    scaled_pca_of_blocks,
     umap_layout,
+    vst_gene_positions,
     vst_variable_genes,
 )
 from livermet.errors import InputError
@@ -162,7 +169,112 @@ def test_a_vst_fit_failing_at_every_span_names_the_data(monkeypatch):
     def singular(*args, **kwargs):
         raise ValueError("There are other near singularities as well.")
 
-    monkeypatch.setattr(sc.pp, "highly_variable_genes", singular)
+    monkeypatch.setattr(atlas, "vst_loess", singular)
     with pytest.raises(InputError, match=r"subset neutrophil: the vst loess .* every span") as err:
         vst_variable_genes(near_singular_subset(), 50, 3, "subset neutrophil")
     assert str(VST_SPANS) in str(err.value) and "last: There are other near" in str(err.value)
+
+
+def grouped_counts(n_cells: int, n_genes: int, seed: int) -> sp.csr_matrix:
+    """Negative binomial counts of four groups of cells, each with its own gene means; a tenth of
+    the genes rare."""
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(4, size=n_cells)
+    means = rng.lognormal(-1, 1.5, (4, n_genes))
+    means[:, : n_genes // 10] /= 500  # genes seen in a few cells only
+    counts = rng.negative_binomial(2, 2 / (2 + means[groups] * rng.lognormal(0, 0.3, (n_cells, 1))))
+    return sp.csr_matrix(counts.astype(np.int32))
+
+
+@pytest.mark.parametrize("min_gene_cells", [0, 5])
+def test_vst_genes_summed_over_blocks_are_scanpys_seurat_v3(min_gene_cells):
+    counts = grouped_counts(900, 400, seed=2)
+    adata = ad.AnnData(X=counts.astype(np.float32), layers={"counts": counts})
+    detected = np.asarray((counts > 0).sum(axis=0)).ravel() >= min_gene_cells
+    assert 0 < detected.sum() < 400 if min_gene_cells else detected.all()
+    candidates = adata[:, detected]
+    expected = sc.pp.highly_variable_genes(
+        candidates, n_top_genes=100, flavor="seurat_v3", layer="counts", inplace=False
+    )
+    expected_genes = list(candidates.var_names[expected["highly_variable"].to_numpy()])
+
+    assert list(vst_variable_genes(adata, 100, min_gene_cells, "test")) == expected_genes
+    blocks = lambda: [counts[:250], counts[250:251], counts[251:]]  # noqa: E731
+    positions = vst_gene_positions(blocks, 100, min_gene_cells, "test")
+    assert list(adata.var_names[positions]) == expected_genes
+
+
+def test_the_scaled_pca_of_row_blocks_is_that_of_the_whole(monkeypatch):
+    values = log_normalised(grouped_counts(700, 60, seed=3), 1e4)
+    whole, whole_info = scaled_pca_of_blocks([values], 8)
+    monkeypatch.setattr(atlas, "ROWS_PER_CHUNK", 64)  # chunks within blocks too
+    parts, parts_info = scaled_pca_of_blocks([values[:300], values[300:301], values[301:]], 8)
+    np.testing.assert_allclose(parts, whole, rtol=0, atol=1e-4 * np.abs(whole).max())
+    np.testing.assert_allclose(parts_info["variance"], whole_info["variance"], rtol=1e-6)
+
+
+def write_sample(folder: Path, name: str, condition: str, counts, genes) -> Path:
+    obs = pd.DataFrame(
+        {"sample": name, "condition": condition, "batch": f"b{name[-1]}"},
+        index=[f"{name}_{i}" for i in range(counts.shape[0])],
+    )
+    var = pd.DataFrame({"gene_ids": [f"ENS{g}" for g in genes]}, index=genes)
+    sample = ad.AnnData(X=counts, obs=obs, var=var, layers={"counts": counts})
+    write_h5ad(sample, folder / f"{name}.h5ad")
+    return folder / f"{name}.h5ad"
+
+
+def three_sample_files(folder: Path) -> list[Path]:
+    """Three samples of 300 cells; the third lacks one gene and lists the others in reverse."""
+    counts = grouped_counts(900, 120, seed=4)
+    genes = [f"g{i}" for i in range(120)]
+    first = write_sample(folder, "s_1", "control", counts[:300], genes)
+    second = write_sample(folder, "s_2", "PMN", counts[300:600], genes)
+    third = write_sample(folder, "s_3", "MN", counts[600:, 1:][:, ::-1], genes[1:][::-1])
+    return [first, second, third]
+
+
+def test_the_atlas_built_a_sample_at_a_time_is_the_atlas_of_the_stacked_samples(tmp_path):
+    paths = three_sample_files(tmp_path)
+    settings = AtlasSettings(n_hvg=60, n_pcs=10, graph_pcs=10, n_neighbors=10, seed=1)
+    build_atlas(paths, settings, tmp_path / "atlas.h5ad")
+    built = ad.read_h5ad(tmp_path / "atlas.h5ad")
+
+    stacked = concatenate_samples([ad.read_h5ad(path) for path in paths])
+    assert list(built.var_names) == [f"g{i}" for i in range(1, 120)] == list(stacked.var_names)
+    assert list(built.var["gene_ids"]) == list(stacked.var["gene_ids"])
+    pd.testing.assert_frame_equal(built.obs.drop(columns="leiden"), stacked.obs)
+    assert built.obs["condition"].cat.ordered and (built.layers["counts"] != stacked.X).nnz == 0
+    normalise(stacked, settings.target_sum)
+    assert (built.X != stacked.X).nnz == 0
+    genes = vst_variable_genes(stacked, 60, 0, "stacked")
+    assert list(built.var_names[built.var["highly_variable"]]) == list(genes)
+    pcs, _ = scaled_pca(stacked, genes, 10)
+    np.testing.assert_allclose(built.obsm["X_pca"], pcs, atol=1e-4 * np.abs(pcs).max())
+    assert built.obsm["X_pca_harmony"].shape == (900, 10) and built.obs["leiden"].nunique() > 1
+    assert built.uns["atlas"]["n_hvg"] == 60 and "connectivities" in built.obsp
+
+
+def test_row_pointers_widen_when_a_matrix_outgrows_32_bits(tmp_path, monkeypatch):
+    paths = three_sample_files(tmp_path)
+    settings = AtlasSettings(n_hvg=60, n_pcs=10, graph_pcs=10, n_neighbors=10, seed=1)
+    build_atlas(paths, settings, tmp_path / "narrow.h5ad")
+    monkeypatch.setattr(io, "INT32_MAX", 5000)  # the first sample holds more non-zeros
+    build_atlas(paths, settings, tmp_path / "wide.h5ad")
+
+    with h5py.File(tmp_path / "wide.h5ad") as wide, h5py.File(tmp_path / "narrow.h5ad") as narrow:
+        assert wide["X/indptr"].dtype == np.int64 and narrow["X/indptr"].dtype == np.int32
+        assert (wide["X/indptr"][...] == narrow["X/indptr"][...]).all()
+    assert (
+        ad.read_h5ad(tmp_path / "wide.h5ad").X != ad.read_h5ad(tmp_path / "narrow.h5ad").X
+    ).nnz == 0
+
+
+def test_a_sample_without_raw_counts_is_named(tmp_path):
+    paths = three_sample_files(tmp_path)
+    sample = ad.read_h5ad(paths[1])
+    del sample.layers["counts"]
+    write_h5ad(sample, paths[1])
+    with pytest.raises(InputError, match=r"s_2.h5ad: no layers\['counts'\]"):
+        build_atlas(paths, AtlasSettings(), tmp_path / "atlas.h5ad")
+    assert not (tmp_path / "atlas.h5ad").exists()

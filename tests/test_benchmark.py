@@ -55,12 +55,14 @@ def test_run_directory_scales_the_demo_and_plans_the_core(tmp_path, capsys):
     workdir = tmp_path / "bench"
     code = benchmark.main(
         ["--cells", "600", "--workdir", str(workdir), "--project", str(REPO), "--dry-run"]
+        + ["--mem-mb", "3000"]
     )
     assert code == 0, capsys.readouterr().err
     config = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     assert config["demo"]["cells_per_sample"] == 100
     planned = (workdir / "snakemake.log").read_text()
     assert "annotate" in planned and "figure" not in planned  # the core only
+    assert "--resources mem_mb=3000" in planned  # jobs start within the memory given
     assert not (workdir / "results").exists()
 
 

@@ -8,6 +8,10 @@ The six livers are drawn at the demo's scale (singlets) and integrated and clust
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import anndata as ad
 import numpy as np
 import pandas as pd
 from demo_livers import draw_demo_livers, project_config, samples_sheet
@@ -16,6 +20,7 @@ from livermet import demo_engine
 from livermet.atlas import AtlasSettings, build_atlas
 from livermet.demo_biology import OWN_STREAM_PROGRAMMES
 from livermet.demo_engine import DEFAULT_PARAMS_DIR, study_model
+from livermet.io import write_h5ad
 
 SEED_THAT_MERGED = 3
 """A draw whose cholangiocytes joined an endothelial cluster in the workflow (and here) before."""
@@ -35,7 +40,11 @@ def cholangiocyte_cluster(seed: int) -> tuple[float, float]:
         index=counts.obs_names,
     )
     counts.layers["counts"] = counts.X
-    atlas = build_atlas([counts], AtlasSettings(**project_config()["atlas"], seed=seed))
+    with tempfile.TemporaryDirectory() as folder:
+        write_h5ad(counts, Path(folder) / "livers.h5ad")
+        settings = AtlasSettings(**project_config()["atlas"], seed=seed)
+        build_atlas([Path(folder) / "livers.h5ad"], settings, Path(folder) / "atlas.h5ad")
+        atlas = ad.read_h5ad(Path(folder) / "atlas.h5ad")
     table = pd.crosstab(atlas.obs["leiden"].to_numpy(), truth["cell_type"].to_numpy())
     cholangiocytes = table["Cholangiocyte"]
     cluster = cholangiocytes.idxmax()

@@ -73,10 +73,14 @@ def run_workflow(
     targets: tuple[str, ...],
     dry_run: bool,
     log_name: str = "snakemake.log",
+    mem_mb: int | None = None,
 ) -> float:
     """Run Snakemake in ``workdir``; its own output goes to ``log_name`` there. Returns the wall
-    seconds of the whole run."""
-    command = [str(Path(sys.executable).parent / "snakemake"), "--cores", str(cores), *targets]
+    seconds of the whole run. ``mem_mb``: the memory Snakemake starts jobs within, by their
+    ``mem_mb`` requests (a job asking more than all runs alone)."""
+    command = [str(Path(sys.executable).parent / "snakemake"), *targets, "--cores", str(cores)]
+    if mem_mb:
+        command += ["--resources", f"mem_mb={mem_mb}"]
     if dry_run:
         command.append("--dry-run")
     start = time.perf_counter()
@@ -112,10 +116,15 @@ def machine() -> str:
             if line.startswith("model name")
         ]
         cpu = names[0] if names else cpu
-    memory = ""
-    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
-        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GB"
+    memory = f", {machine_memory_mb() / 1024:.0f} GB" if machine_memory_mb() else ""
     return f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}"
+
+
+def machine_memory_mb() -> int | None:
+    """This machine's memory in MB (None where the OS does not tell)."""
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    return None
 
 
 def summary(
@@ -158,6 +167,14 @@ def add_run_arguments(parser: argparse.ArgumentParser, workdir_help: str) -> Non
     --cores, --project (the checkout whose workflow is copied) and --dry-run."""
     parser.add_argument("--workdir", type=Path, required=True, help=workdir_help)
     parser.add_argument("--cores", type=int, default=2)
+    memory = machine_memory_mb()
+    parser.add_argument(
+        "--mem-mb",
+        type=int,
+        default=int(0.9 * memory) if memory else None,
+        help="memory in MB that jobs start within, by their mem_mb (default: 90%% of this "
+        "machine's), so that two large jobs are not run side by side past it",
+    )
     parser.add_argument("--project", type=Path, default=Path(__file__).resolve().parents[2])
     parser.add_argument("--dry-run", action="store_true", help="plan the jobs only")
 
@@ -169,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         workdir = prepare_run(args.project, args.workdir, args.cells)
         if not args.dry_run:
             inputs_wall = run_workflow(
-                workdir, args.cores, (INPUTS_RULE,), False, "snakemake.inputs.log"
+                workdir, args.cores, (INPUTS_RULE,), False, "snakemake.inputs.log", args.mem_mb
             )
-        wall = run_workflow(workdir, args.cores, TARGETS[args.target], args.dry_run)
+        wall = run_workflow(
+            workdir, args.cores, TARGETS[args.target], args.dry_run, mem_mb=args.mem_mb
+        )
         if args.dry_run:
             print(f"planned; see {workdir / 'snakemake.log'}")
             return 0

@@ -70,7 +70,9 @@ def write_10x_h5(adata, path: Path) -> None:
 
 
 def time_workflow_steps(adata, settings) -> pd.DataFrame:
-    """Seconds of each integration step as :func:`livermet.atlas.build_atlas` runs them."""
+    """Seconds of each integration step on the stacked samples in memory: the functions
+    :func:`livermet.atlas.build_atlas` applies a sample at a time, without its reading and
+    writing."""
     from livermet import atlas
 
     steps = {

@@ -123,17 +123,64 @@ def h5ad_compression(environ: os._Environ | dict = os.environ) -> str | None:
 
 
 def write_h5ad(adata: ad.AnnData, path: str | os.PathLike) -> None:
-    """Write AnnData atomically, compressed as :func:`h5ad_compression` says.
-
-    ``fill_time="alloc"`` makes HDF5 initialise the unused end of each chunked dataset's last
-    chunk, so the same data give the same bytes.
-    """
+    """Write AnnData atomically, with :func:`h5ad_dataset_kwargs`."""
     import anndata as ad
 
-    compression = h5ad_compression()
-    dataset_kwargs = {"fill_time": "alloc"} | ({"compression": compression} if compression else {})
     with atomic_path(path, suffix=".h5ad") as tmp:
-        ad.io.write_h5ad(tmp, adata, dataset_kwargs=dataset_kwargs)
+        ad.io.write_h5ad(tmp, adata, dataset_kwargs=h5ad_dataset_kwargs())
+
+
+def h5ad_dataset_kwargs() -> dict:
+    """HDF5 dataset options of every written .h5ad: :func:`h5ad_compression`'s filter, and
+    ``fill_time="alloc"``, which makes HDF5 initialise the unused end of each chunked dataset's
+    last chunk, so the same data give the same bytes."""
+    compression = h5ad_compression()
+    return {"fill_time": "alloc"} | ({"compression": compression} if compression else {})
+
+
+INT32_MAX = 2**31 - 1
+"""The most non-zeros a sparse matrix with 32-bit row pointers holds."""
+
+
+class H5adStream:
+    """An .h5ad file written element by element (anndata's ``write_elem``), sparse matrices in
+    row blocks, so that a matrix larger than memory is never whole in it; made by
+    :func:`streamed_h5ad`."""
+
+    def __init__(self, file) -> None:
+        self.file = file
+        self.file.attrs.update({"encoding-type": "anndata", "encoding-version": "0.1.0"})
+
+    def write(self, key: str, element) -> None:
+        """Write one element (a data frame, array, matrix or dict) at ``key``, e.g. ``"obs"``."""
+        import anndata as ad
+
+        ad.io.write_elem(self.file, key, element, dataset_kwargs=h5ad_dataset_kwargs())
+
+    def append_rows(self, key: str, block) -> None:
+        """Append a CSR block's rows to the sparse matrix at ``key``, writing it if new; its row
+        pointers are widened to 64 bits once the matrix outgrows 32 (anndata's append does not)."""
+        import anndata as ad
+
+        if key not in self.file:
+            self.write(key, block)
+            return
+        group = self.file[key]
+        if group["indptr"].dtype.itemsize < 8 and group["data"].shape[0] + block.nnz > INT32_MAX:
+            indptr = group["indptr"][...].astype("int64")
+            del group["indptr"]
+            group.create_dataset("indptr", data=indptr, maxshape=(None,), **h5ad_dataset_kwargs())
+        ad.io.sparse_dataset(group).append(block)
+
+
+@contextlib.contextmanager
+def streamed_h5ad(path: str | os.PathLike) -> Iterator[H5adStream]:
+    """An :class:`H5adStream` on a temporary file, renamed onto ``path`` when the block ends
+    without error (:func:`atomic_path`)."""
+    import h5py
+
+    with atomic_path(path, suffix=".h5ad") as tmp, h5py.File(tmp, "w") as file:
+        yield H5adStream(file)
 
 
 def save_figure(fig, *paths: str | os.PathLike, dpi: int = 150) -> None:

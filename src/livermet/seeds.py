@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = {}
         for seed in args.seeds:
             run = prepare_seed_run(args.project, args.workdir / f"seed_{seed}", seed)
-            run_workflow(run, args.cores, (SCORECARD,), args.dry_run)
+            run_workflow(run, args.cores, (SCORECARD,), args.dry_run, mem_mb=args.mem_mb)
             paths[seed] = run / SCORECARD
         if args.dry_run:
             print(f"planned; see {args.workdir}/seed_*/snakemake.log")

@@ -14,7 +14,7 @@ rule integrate:
         "../../envs/core.yaml"
     threads: 2
     resources:
-        mem_mb=mem_mb_from_input(20, minimum=4000),
+        mem_mb=mem_mb_from_input(0.75, minimum=3000),
     params:
         atlas=config["atlas"],
         seed=config["seed"],
