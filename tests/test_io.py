@@ -16,8 +16,10 @@ from livermet.errors import InputError
 from livermet.io import (
     H5AD_COMPRESSION_VARIABLE,
     H5AD_COMPRESSIONS,
+    read_h5ad_without_layers,
     read_table,
     write_h5ad,
+    write_h5ad_with_layers_of,
     write_table,
 )
 
@@ -69,3 +71,24 @@ def test_a_gzipped_table_is_the_same_bytes_each_time(tmp_path):
 def test_the_config_schema_allows_exactly_the_writers_compressions():
     schema = yaml.safe_load((REPO / "config" / "schemas" / "config.schema.yaml").read_text())
     assert schema["properties"]["h5ad_compression"]["enum"] == list(H5AD_COMPRESSIONS)
+
+
+def test_layers_pass_through_a_job_that_reads_without_them(tmp_path):
+    adata = small_adata()
+    adata.layers["counts"].data[:] = np.arange(1, adata.layers["counts"].nnz + 1)
+    adata.obsm["X_pca"] = np.ones((50, 2), dtype=np.float32)
+    adata.uns["atlas"] = {"seed": 3}
+    write_h5ad(adata, tmp_path / "in.h5ad")
+
+    read = read_h5ad_without_layers(tmp_path / "in.h5ad")
+    assert not read.layers and (read.X != adata.X).nnz == 0 and read.uns["atlas"]["seed"] == 3
+    read.obs["cell_type"] = pd.Categorical(["a", "b"] * 25)
+    read.obs["kind"] = ["x", "y"] * 25  # repeated strings: stored as a categorical, as by anndata
+    write_h5ad_with_layers_of(read, tmp_path / "out.h5ad", tmp_path / "in.h5ad")
+
+    back = ad.read_h5ad(tmp_path / "out.h5ad")
+    assert isinstance(back.obs["kind"].dtype, pd.CategoricalDtype)
+    assert (back.layers["counts"] != adata.layers["counts"]).nnz == 0
+    assert (back.X != adata.X).nnz == 0 and list(back.obs["cell_type"][:2]) == ["a", "b"]
+    np.testing.assert_array_equal(back.obsm["X_pca"], adata.obsm["X_pca"])
+    assert back.uns["atlas"]["seed"] == 3

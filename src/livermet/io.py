@@ -152,9 +152,15 @@ class H5adStream:
         self.file.attrs.update({"encoding-type": "anndata", "encoding-version": "0.1.0"})
 
     def write(self, key: str, element) -> None:
-        """Write one element (a data frame, array, matrix or dict) at ``key``, e.g. ``"obs"``."""
+        """Write one element (a data frame, array, matrix or dict) at ``key``, e.g. ``"obs"``; a
+        data frame's repeated strings as categoricals, as anndata's ``write_h5ad`` stores them."""
         import anndata as ad
+        import pandas as pd
 
+        if isinstance(element, pd.DataFrame):
+            holder = ad.AnnData(obs=element)
+            holder.strings_to_categoricals()
+            element = holder.obs
         ad.io.write_elem(self.file, key, element, dataset_kwargs=h5ad_dataset_kwargs())
 
     def append_rows(self, key: str, block) -> None:
@@ -181,6 +187,36 @@ def streamed_h5ad(path: str | os.PathLike) -> Iterator[H5adStream]:
 
     with atomic_path(path, suffix=".h5ad") as tmp, h5py.File(tmp, "w") as file:
         yield H5adStream(file)
+
+
+ANNDATA_ELEMENTS = ("X", "obs", "var", "obsm", "obsp", "varm", "varp", "uns")
+"""The elements of an AnnData but its layers (and ``raw``, which the workflow never writes)."""
+
+
+def read_h5ad_without_layers(path: str | os.PathLike) -> ad.AnnData:
+    """An .h5ad file's AnnData without its layers, for a job that reads the normalised values
+    and passes the counts through untouched (:func:`write_h5ad_with_layers_of`): the atlas's
+    counts are as large as its normalised values."""
+    import anndata as ad
+    import h5py
+
+    with h5py.File(path, "r") as file:
+        elements = {key: ad.io.read_elem(file[key]) for key in ANNDATA_ELEMENTS if key in file}
+    return ad.AnnData(**elements)
+
+
+def write_h5ad_with_layers_of(
+    adata: ad.AnnData, path: str | os.PathLike, source: str | os.PathLike
+) -> None:
+    """Write ``adata`` atomically with the layers of the .h5ad file ``source``, copied as stored
+    (HDF5 copies them without decoding)."""
+    import h5py
+
+    with streamed_h5ad(path) as out, h5py.File(source, "r") as stored:
+        for key in ANNDATA_ELEMENTS:
+            element = getattr(adata, key)
+            out.write(key, element if key in ("X", "obs", "var") else dict(element))
+        stored.copy(stored["layers"], out.file, name="layers")
 
 
 def save_figure(fig, *paths: str | os.PathLike, dpi: int = 150) -> None:
