@@ -19,7 +19,7 @@ rule annotate:
         "../../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_from_input(6, minimum=3000),
+        mem_mb=mem_mb_from_input(2, minimum=3000),
     params:
         annotation=config["annotation"],
         seed=config["seed"],
