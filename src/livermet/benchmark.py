@@ -116,7 +116,8 @@ def machine() -> str:
             if line.startswith("model name")
         ]
         cpu = names[0] if names else cpu
-    memory = f", {machine_memory_mb() / 1024:.0f} GB" if machine_memory_mb() else ""
+    memory_mb = machine_memory_mb()
+    memory = f", {memory_mb / 1024:.0f} GB" if memory_mb else ""
     return f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}"
 
 
