@@ -420,17 +420,18 @@ def build_atlas(
         variable = write_expression(samples, genes, settings.target_sum, atlas)
         pcs, pca = scaled_pca_of_blocks(variable, settings.n_pcs)
         del variable
-        graph = ad.AnnData(obs=samples.obs, obsm={"X_pca": pcs})
+        highly_variable = np.isin(np.arange(n_genes), genes)
+        graph = ad.AnnData(  # the atlas but its matrices, which are written already
+            obs=samples.obs,
+            var=samples.var.assign(highly_variable=highly_variable),
+            obsm={"X_pca": pcs},
+        )
         graph.obsm["X_pca_harmony"] = run_harmony(
             pcs, samples.obs, settings.harmony_key, settings.seed
         )
         leiden_clusters(graph, settings)
         graph.uns |= {"pca": pca, "log1p": {"base": None}, "atlas": asdict(settings)}
-        highly_variable = np.isin(np.arange(n_genes), genes)
-        atlas.write("obs", graph.obs)
-        atlas.write("var", samples.var.assign(highly_variable=highly_variable))
-        for key in ("obsm", "obsp", "uns", "varm", "varp"):
-            atlas.write(key, dict(getattr(graph, key)))
+        atlas.write_annotations(graph)
     log.info("atlas: %d Leiden clusters", graph.obs["leiden"].nunique())
 
 

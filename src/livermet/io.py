@@ -138,6 +138,10 @@ def h5ad_dataset_kwargs() -> dict:
     return {"fill_time": "alloc"} | ({"compression": compression} if compression else {})
 
 
+ANNOTATIONS = ("obs", "var", "obsm", "obsp", "varm", "varp", "uns")
+"""The elements of an AnnData but ``X`` and its layers (and ``raw``, which the workflow never
+writes)."""
+
 INT32_MAX = 2**31 - 1
 """The most non-zeros a sparse matrix with 32-bit row pointers holds."""
 
@@ -162,6 +166,12 @@ class H5adStream:
             holder.strings_to_categoricals()
             element = holder.obs
         ad.io.write_elem(self.file, key, element, dataset_kwargs=h5ad_dataset_kwargs())
+
+    def write_annotations(self, adata: ad.AnnData) -> None:
+        """Write every element of ``adata`` but ``X`` and the layers (:data:`ANNOTATIONS`)."""
+        for key in ANNOTATIONS:
+            element = getattr(adata, key)
+            self.write(key, element if key in ("obs", "var") else dict(element))
 
     def append_rows(self, key: str, block) -> None:
         """Append a CSR block's rows to the sparse matrix at ``key``, writing it if new; its row
@@ -189,10 +199,6 @@ def streamed_h5ad(path: str | os.PathLike) -> Iterator[H5adStream]:
         yield H5adStream(file)
 
 
-ANNDATA_ELEMENTS = ("X", "obs", "var", "obsm", "obsp", "varm", "varp", "uns")
-"""The elements of an AnnData but its layers (and ``raw``, which the workflow never writes)."""
-
-
 def read_h5ad_without_layers(path: str | os.PathLike) -> ad.AnnData:
     """An .h5ad file's AnnData without its layers, for a job that reads the normalised values
     and passes the counts through untouched (:func:`write_h5ad_with_layers_of`): the atlas's
@@ -201,7 +207,7 @@ def read_h5ad_without_layers(path: str | os.PathLike) -> ad.AnnData:
     import h5py
 
     with h5py.File(path, "r") as file:
-        elements = {key: ad.io.read_elem(file[key]) for key in ANNDATA_ELEMENTS if key in file}
+        elements = {key: ad.io.read_elem(file[key]) for key in ("X", *ANNOTATIONS) if key in file}
     return ad.AnnData(**elements)
 
 
@@ -213,9 +219,8 @@ def write_h5ad_with_layers_of(
     import h5py
 
     with streamed_h5ad(path) as out, h5py.File(source, "r") as stored:
-        for key in ANNDATA_ELEMENTS:
-            element = getattr(adata, key)
-            out.write(key, element if key in ("X", "obs", "var") else dict(element))
+        out.write("X", adata.X)
+        out.write_annotations(adata)
         stored.copy(stored["layers"], out.file, name="layers")
 
 
