@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.metrics import roc_auc_score
 
 from livermet.errors import InputError
 from livermet.qc import (
@@ -14,7 +15,9 @@ from livermet.qc import (
     expected_rate_threshold,
     failed_filters,
     filter_sample,
+    random_parts,
     score_doublets,
+    scrublet_scores,
 )
 
 
@@ -68,15 +71,19 @@ def test_each_filter_catches_its_cells():
     ]
 
 
-def test_planted_heterotypic_doublets_score_highest():
-    adata, labels = two_type_sample()
+def with_planted_doublets(adata, labels, n=15):
+    """``adata`` and ``n`` heterotypic doublets (one cell of each type summed), named d0.."""
     rng = np.random.default_rng(2)
-    a, b = rng.choice(np.flatnonzero(labels == 0), 15), rng.choice(np.flatnonzero(labels == 1), 15)
+    a, b = rng.choice(np.flatnonzero(labels == 0), n), rng.choice(np.flatnonzero(labels == 1), n)
     doublets = ad.AnnData(adata.X[a] + adata.X[b], var=adata.var)
-    doublets.obs_names = [f"d{i}" for i in range(15)]
+    doublets.obs_names = [f"d{i}" for i in range(n)]
     doublets.obs["sample"] = "s1"
     doublets.layers["counts"] = doublets.X.copy()
-    mixed = ad.concat([adata, doublets])
+    return ad.concat([adata, doublets])
+
+
+def test_planted_heterotypic_doublets_score_highest():
+    mixed = with_planted_doublets(*two_type_sample())
     kept, cells, summary = filter_sample(
         mixed, QCThresholds(min_umis=100, min_genes=20), DoubletSettings(seed=0)
     )
@@ -111,3 +118,35 @@ def test_expected_mode_calls_at_least_the_expected_share_and_a_number_is_used_as
     assert calls.sum() >= n_expected and (scores[calls] >= used).all()
     _, calls, used = score_doublets(adata, DoubletSettings(threshold=0.5))
     assert used == 0.5
+
+
+def test_random_parts_cover_every_cell_once_in_the_fewest_even_parts():
+    parts = random_parts(1001, 300, seed=7)
+    assert len(parts) == 4 and sorted(len(part) for part in parts) == [250, 250, 250, 251]
+    assert all((np.diff(part) > 0).all() for part in parts)  # each part in sample order
+    np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.arange(1001))
+    assert all((a == b).all() for a, b in zip(parts, random_parts(1001, 300, seed=7), strict=True))
+    assert not (parts[0] == random_parts(1001, 300, seed=8)[0]).all()
+    np.testing.assert_array_equal(random_parts(300, 300, seed=7)[0], np.arange(300))
+
+
+def test_a_sample_scored_in_parts_still_ranks_its_planted_doublets_first():
+    mixed = with_planted_doublets(*two_type_sample(n_per_type=300), n=30)
+    doublet = mixed.obs_names.str.startswith("d")
+    whole, _, _ = score_doublets(mixed, DoubletSettings(seed=0))
+    in_parts, calls, _ = score_doublets(mixed, DoubletSettings(seed=0, max_cells=220))
+    assert not np.allclose(whole, in_parts)  # three parts, each with its own simulated doublets
+    for scores in (whole, in_parts):
+        assert roc_auc_score(doublet, scores) > 0.95
+    assert calls[doublet].mean() >= 0.6
+
+
+def test_auto_threshold_in_parts_is_the_median_of_the_parts_thresholds():
+    mixed = with_planted_doublets(*two_type_sample(n_per_type=300), n=30)
+    settings = DoubletSettings(seed=0, threshold="auto", max_cells=220)
+    scores, calls, used = score_doublets(mixed, settings)
+    counts = mixed.layers["counts"]
+    parts = random_parts(mixed.n_obs, 220, seed=0)
+    thresholds = [scrublet_scores(counts[part], settings)[1] for part in parts]
+    assert None not in thresholds and used == np.median(thresholds)
+    np.testing.assert_array_equal(calls, scores > used)

@@ -40,6 +40,7 @@ class DoubletSettings:
     threshold: float | str = "expected"
     n_pcs: int = 20
     log_transform: bool = True
+    max_cells: int = 20000  # larger samples are scored in random parts of at most this many
     seed: int = 0
 
 
@@ -82,28 +83,56 @@ def score_doublets(
     (the paper's tool) does; "auto" is scrublet's own threshold, falling back to "expected" when
     scrublet finds none in its simulated-score histogram; a number is used as given.
 
-    Neighbours are exact (scikit-learn), not scrublet's default annoy index: annoy queries one
-    cell at a time on one thread, and was half of a sample's doublet scoring (9,000 cells:
-    7.0 of 15.7 s).
+    A sample of more than ``max_cells`` cells is scored in random parts of at most that many
+    (:func:`random_parts`), each with its own simulated doublets, because scrublet's exact
+    neighbour search grows with the square of the cells scored together. A demo sample of
+    74,140 cells whole: 190 s, 14.3 GB, planted doublets ranked at AUROC 0.969; in four parts:
+    95 s, 4.9 GB, AUROC 0.961 (the more cells scored together, the better scrublet ranks them).
+    "auto" then uses the median of the parts' thresholds.
     """
-    scrub = scrublet.Scrublet(
-        adata.layers["counts"],
-        expected_doublet_rate=settings.expected_rate,
-        random_state=settings.seed,
-    )
-    scores, calls = scrub.scrub_doublets(
-        n_prin_comps=min(settings.n_pcs, adata.n_obs - 1),
-        log_transform=settings.log_transform,
-        use_approx_neighbors=False,
-        verbose=False,
-    )
-    if settings.threshold == "auto" and calls is not None:
-        return scores, np.asarray(calls, dtype=bool), float(scrub.threshold_)
+    scores = np.empty(adata.n_obs)
+    auto_thresholds = []
+    for part in random_parts(adata.n_obs, settings.max_cells, settings.seed):
+        scores[part], auto_threshold = scrublet_scores(adata.layers["counts"][part], settings)
+        auto_thresholds.append(auto_threshold)
+    if settings.threshold == "auto" and None not in auto_thresholds:
+        threshold = float(np.median(auto_thresholds))
+        return scores, scores > threshold, threshold  # scrublet calls scores above its threshold
     if settings.threshold in ("auto", "expected"):
         threshold = expected_rate_threshold(scores, settings.expected_rate)
     else:
         threshold = float(settings.threshold)
     return scores, scores >= threshold, threshold
+
+
+def scrublet_scores(counts, settings: DoubletSettings) -> tuple[np.ndarray, float | None]:
+    """Scrublet's doublet scores of the cells of ``counts`` and its own threshold (None when its
+    simulated-score histogram gives none).
+
+    Neighbours are exact (scikit-learn), not scrublet's default annoy index: annoy queries one
+    cell at a time on one thread, and was half of a sample's doublet scoring (9,000 cells:
+    7.0 of 15.7 s).
+    """
+    scrub = scrublet.Scrublet(
+        counts, expected_doublet_rate=settings.expected_rate, random_state=settings.seed
+    )
+    scores, calls = scrub.scrub_doublets(
+        n_prin_comps=min(settings.n_pcs, counts.shape[0] - 1),
+        log_transform=settings.log_transform,
+        use_approx_neighbors=False,
+        verbose=False,
+    )
+    return scores, (None if calls is None else float(scrub.threshold_))
+
+
+def random_parts(n_cells: int, max_cells: int, seed: int) -> list[np.ndarray]:
+    """Cell positions split at random into the fewest parts of at most ``max_cells`` (sizes
+    differing by at most one), each in sample order; one part of every cell when they fit."""
+    if n_cells <= max_cells:
+        return [np.arange(n_cells)]
+    n_parts = -(-n_cells // max_cells)
+    order = np.random.default_rng(seed).permutation(n_cells)
+    return [np.sort(order[start::n_parts]) for start in range(n_parts)]
 
 
 def expected_rate_threshold(scores: np.ndarray, rate: float) -> float:
