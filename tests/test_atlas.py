@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -84,6 +85,29 @@ def test_the_graph_is_the_exact_knn_above_scanpys_dense_limit():
     found = [set(graph[i].indices) | {i} for i in range(adata.n_obs)]
     assert all(found[i] == set(exact[i]) for i in range(adata.n_obs))
     assert adjusted_rand_score(truth, adata.obs["leiden"]) > 0.95
+
+
+def test_a_graph_above_the_exact_limit_is_pynndescents_the_same_in_every_run():
+    rng = np.random.default_rng(1)
+    truth = rng.integers(4, size=3000)
+    embedding = (rng.normal(0, 6, (4, 10))[truth] + rng.normal(0, 1, (3000, 10))).astype(np.float32)
+    settings = AtlasSettings(graph_pcs=10, n_neighbors=15, leiden_resolution=0.1)
+    graphs = []
+    for limit in (3000, 2999, 2999):  # exact at the limit, approximate above it
+        adata = ad.AnnData(
+            obs=pd.DataFrame(index=[f"c{i}" for i in range(3000)]),
+            obsm={"X_pca_harmony": embedding},
+        )
+        leiden_clusters(adata, dataclasses.replace(settings, exact_knn_max_cells=limit))
+        graphs.append(adata)
+    exact, approximate, again = (graph.obsp["distances"].tocsr() for graph in graphs)
+    assert (approximate != again).nnz == 0
+    assert (graphs[1].obs["leiden"] == graphs[2].obs["leiden"]).all()
+    recall = np.mean(
+        [len(set(approximate[i].indices) & set(exact[i].indices)) / 14 for i in range(3000)]
+    )
+    assert 0.9 < recall < 1  # approximate, and close
+    assert adjusted_rand_score(truth, graphs[1].obs["leiden"]) > 0.95
 
 
 @pytest.mark.parametrize("init", ["pca", "spectral"])
