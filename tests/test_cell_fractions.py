@@ -173,6 +173,20 @@ def test_markers_are_unique_per_type_and_mostly_the_planted_ones(atlas_and_label
         cf.select_markers(reference, cf.MarkerSettings(min_log2fc=50))
 
 
+@pytest.mark.parametrize("markers", [["Cd3e", "NA", "Actb", "1-Mar"], None])
+def test_markers_read_back_as_written_in_order(tmp_path, markers):
+    path = tmp_path / "markers.tsv"
+    cf.write_markers(markers, path)
+    assert cf.read_markers(path) == markers
+
+
+def test_a_marker_table_without_its_column_is_refused(tmp_path):
+    path = tmp_path / "markers.tsv"
+    path.write_text("name\nCd3e\n")
+    with pytest.raises(InputError, match="lacks column 'gene'"):
+        cf.read_markers(path)
+
+
 def test_fractions_table_has_scopes_that_sum_to_one_and_recover_the_mixture(atlas_and_labels):
     atlas, labels, expression = atlas_and_labels
     level = cf.Level("cell_type", scopes={"immune": ("TNK", "Myeloid", "B")})

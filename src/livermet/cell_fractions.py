@@ -41,6 +41,7 @@ from scipy.stats import mannwhitneyu
 
 from livermet.deconvolve import markers_from_table, reference_based_decomposition
 from livermet.errors import InputError
+from livermet.io import write_table
 from livermet.markers import subsample_per_group, wilcoxon_table
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,27 @@ def select_markers(reference: ad.AnnData, settings: MarkerSettings) -> list[str]
             f"{settings.max_padj}: lower deconvolution.markers.min_log2fc or set n_per_type 0"
         )
     return markers
+
+
+MARKER_COLUMN = "gene"
+
+
+def write_markers(markers: Sequence[str] | None, path) -> None:
+    """Write :func:`select_markers`'s genes in their order, one a row; no rows for None (every
+    shared gene). A level's markers depend on the reference only, so the workflow selects them
+    once per level and every cohort's Bisque reads them (7 Wilcoxon tests of the demo's reference
+    became 2). :func:`select_markers` never returns an empty list, so no rows means None."""
+    write_table(pd.DataFrame({MARKER_COLUMN: list(markers or [])}), path)
+
+
+def read_markers(path) -> list[str] | None:
+    """The genes :func:`write_markers` wrote, in order, as strings (a gene named "NA" stays one);
+    None where it wrote no rows."""
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    if MARKER_COLUMN not in table.columns:
+        raise InputError(f"{path}: marker table lacks column {MARKER_COLUMN!r}")
+    genes = table[MARKER_COLUMN].tolist()
+    return genes or None
 
 
 def estimate_fractions(

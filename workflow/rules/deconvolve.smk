@@ -6,11 +6,38 @@ IMMUNE_PANELS = DECONVOLUTION["immune_panels"]
 NEUTROPHIL_PANELS = DECONVOLUTION["neutrophil_panels"]
 
 
+# A level's marker genes: they depend on its reference only, so each cohort's Bisque reads them.
+rule reference_markers:
+    input:
+        atlas="results/atlas/atlas.h5ad",
+        labels="results/subsets/labels.tsv",
+    output:
+        "results/deconvolution/markers/{level}.tsv",
+    log:
+        "results/logs/deconvolution/markers/{level}.log",
+    benchmark:
+        "results/benchmarks/deconvolution/markers/{level}.tsv"
+    wildcard_constraints:
+        level=DECONVOLUTION_LEVEL_PATTERN,
+    conda:
+        "../../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_from_input(3, minimum=3000),
+    params:
+        level=lambda wildcards: DECONVOLUTION["levels"][wildcards.level],
+        markers=deconvolution_markers,
+        seed=config["seed"],
+    script:
+        "../scripts/reference_markers.py"
+
+
 rule deconvolve:
     input:
         unpack(deconvolution_inputs),
         atlas="results/atlas/atlas.h5ad",
         labels="results/subsets/labels.tsv",
+        markers="results/deconvolution/markers/{level}.tsv",
     output:
         "results/deconvolution/{cohort}/{level}_proportions.tsv",
     log:
@@ -27,9 +54,7 @@ rule deconvolve:
         mem_mb=mem_mb_from_input(3, minimum=3000),
     params:
         level=lambda wildcards: DECONVOLUTION["levels"][wildcards.level],
-        markers=deconvolution_markers,
         groups=deconvolution_groups,
-        seed=config["seed"],
     script:
         "../scripts/deconvolve.py"
 

@@ -5,12 +5,11 @@ import anndata as ad
 from livermet.bulk import design_from_groups, read_design
 from livermet.cell_fractions import (
     Level,
-    MarkerSettings,
     bulk_from_log2,
     estimate_fractions,
     read_labels,
+    read_markers,
     reference_cells,
-    select_markers,
 )
 from livermet.io import read_table, rule_logging, write_table
 from livermet.tables import read_count_table
@@ -29,6 +28,6 @@ with rule_logging(snakemake.log[0]):
         groups = None
     level = Level.from_config(params.level)
     reference = reference_cells(ad.read_h5ad(inputs.atlas), read_labels(inputs.labels), level)
-    markers = select_markers(reference, MarkerSettings(**params.markers, seed=params.seed))
+    markers = read_markers(inputs.markers)
     fractions = estimate_fractions(bulk, reference, level, markers, groups)
     write_table(fractions, snakemake.output[0])
