@@ -432,7 +432,8 @@ def lineage_subtypes(
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Subtype of each T/NK and macrophage cell (``Unassigned`` where no set fits): each lineage
     reclustered and named by :func:`livermet.subcluster.build_subset`, as the mouse subsets
-    are. Returns the per-cell labels (other cells "") and the subclusters' table."""
+    are, but without their UMAP, which nothing here draws. Returns the per-cell labels (other
+    cells "") and the subclusters' table."""
     subtype = pd.Series("", index=adata.obs_names, dtype=object)
     tables = []
     parent = ad.AnnData(
@@ -472,7 +473,7 @@ def lineage_subtypes(
             min_cells=settings.min_subset_cells,
         )
         sets, _ = present_sets(parent, lineage.marker_sets, required=None)
-        subset, clusters, _, _ = build_subset(parent, spec, sets)
+        subset, clusters, _, _ = build_subset(parent, spec, sets, layout=False)
         subtype[subset.obs_names] = subset.obs["subtype"].astype(str).to_numpy()
         tables.append(clusters.assign(lineage=lineage.name))
     columns = ["lineage", "cluster", "n_cells", "best_type", "best_score", "confidence", "subtype"]

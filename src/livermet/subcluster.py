@@ -19,6 +19,7 @@ from livermet.annotate import AnnotationSettings, annotate, composition
 from livermet.atlas import (
     AtlasSettings,
     cluster,
+    leiden_clusters,
     normalise,
     run_harmony,
     scaled_pca,
@@ -99,23 +100,25 @@ def embed_subset(subset: ad.AnnData, spec: SubsetSpec) -> None:
     )
 
 
-def recluster(subset: ad.AnnData, spec: SubsetSpec) -> None:
-    """Normalise again, embed, build the lineage graph and cluster it (``obs["subcluster"]``)."""
+def recluster(subset: ad.AnnData, spec: SubsetSpec, layout: bool = True) -> None:
+    """Normalise again, embed, build the lineage graph and cluster it (``obs["subcluster"]``);
+    with ``layout``, also its UMAP (``obsm["X_umap"]``)."""
     normalise(subset, spec.atlas.target_sum)
     embed_subset(subset, spec)
     graph_pcs = min(spec.atlas.graph_pcs, subset.obsm["X_pca_harmony"].shape[1])
-    cluster(subset, replace(spec.atlas, graph_pcs=graph_pcs))
+    (cluster if layout else leiden_clusters)(subset, replace(spec.atlas, graph_pcs=graph_pcs))
     subset.obs["subcluster"] = subset.obs.pop("leiden")
 
 
 def build_subset(
-    parent: ad.AnnData, spec: SubsetSpec, marker_sets: dict[str, list[str]]
+    parent: ad.AnnData, spec: SubsetSpec, marker_sets: dict[str, list[str]], layout: bool = True
 ) -> tuple[ad.AnnData, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The whole step: subset, recluster, name. Returns the subset and its cluster, marker and
-    composition tables."""
+    composition tables. ``layout=False`` skips the UMAP, for callers that keep only the names
+    (the clusters and names do not depend on it)."""
     subset = select_lineage(parent, spec)
     log.info("subset %s: %d cells x %d genes", spec.name, *subset.shape)
-    recluster(subset, spec)
+    recluster(subset, spec, layout)
     clusters, markers = annotate(
         subset, marker_sets, spec.annotation, cluster_key="subcluster", label_key="subtype"
     )
