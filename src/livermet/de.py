@@ -27,7 +27,6 @@ from collections.abc import Sequence
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 import scipy.sparse as sp
 from scipy.stats import false_discovery_control
 
@@ -117,6 +116,8 @@ def wilcoxon_de(
 
     log2fc is Seurat's: log2(mean CP10k + 1) difference between conditions.
     """
+    import scanpy as sc  # here: jobs that use this module's other helpers need not load it (1.3 s)
+
     in_group, in_ref = _condition_masks(cells, group, ref, condition_key)
     counts = _csr(cells.layers["counts"])
     pct_group, pct_ref = detection_rate(counts, in_group), detection_rate(counts, in_ref)
