@@ -33,8 +33,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
@@ -43,6 +43,9 @@ from livermet.deconvolve import markers_from_table, reference_based_decompositio
 from livermet.errors import InputError
 from livermet.io import write_table
 from livermet.markers import subsample_per_group, wilcoxon_table
+
+if TYPE_CHECKING:  # anndata is imported where an AnnData is made: the figure jobs need none
+    import anndata as ad
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +169,8 @@ def select_markers(reference: ad.AnnData, settings: MarkerSettings) -> list[str]
     """
     if settings.n_per_type == 0:
         return None
+    import anndata as ad
+
     labels = reference.obs["reference_label"]
     keep = subsample_per_group(labels, settings.max_cells_per_type, settings.seed)
     subset = ad.AnnData(

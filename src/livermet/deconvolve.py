@@ -37,14 +37,17 @@ import logging
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import nnls
 
 from livermet.errors import InputError
+
+if TYPE_CHECKING:  # anndata is imported where an AnnData is made: the figure jobs need none
+    import anndata as ad
 
 log = logging.getLogger(__name__)
 

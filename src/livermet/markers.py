@@ -8,9 +8,13 @@ subsample of at most ``max_per_group`` cells of each group.
 
 from __future__ import annotations
 
-import anndata as ad
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # anndata is imported where an AnnData is made: the figure jobs need none
+    import anndata as ad
 
 
 def subsample_per_group(labels: pd.Series, max_per_group: int, seed: int) -> np.ndarray:
