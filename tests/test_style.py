@@ -63,3 +63,24 @@ def test_jobs_that_fit_no_limma_model_do_not_import_inmoose():
     )
     assert "livermet.signature" in loaded
     assert not loaded & {"inmoose", "statsmodels"}, loaded & {"inmoose", "statsmodels"}
+
+
+def test_jobs_that_rank_no_genes_do_not_import_scanpy():
+    """The signature-survival, CellChat-comparison and deconvolution jobs use these modules' table
+    helpers only; scanpy (1.3 s of import in each) is imported by the functions that rank genes
+    (livermet.de.wilcoxon_de, livermet.cellchat.overexpressed_genes, the marker tests)."""
+    loaded = modules_loaded_by(
+        ["livermet.signature", "livermet.cellchat", "livermet.cell_fractions"]
+    )
+    assert "livermet.cellchat" in loaded
+    assert "scanpy" not in loaded
+
+
+def test_deconvolution_panels_do_not_import_anndata():
+    """Fig 1I-K and 3F/G test fractions from tables: anndata (0.3 s) is imported where an AnnData
+    is made (livermet.cell_fractions.select_markers), not by the modules these panels import."""
+    loaded = modules_loaded_by(
+        ["livermet.io", "livermet.figures", "livermet.figures.deconvolution"]
+    )
+    assert "livermet.cell_fractions" in loaded
+    assert "anndata" not in loaded
