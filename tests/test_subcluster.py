@@ -135,6 +135,18 @@ def test_real_lung_neutrophil_subtypes_agree_with_the_published_subsets(zilionis
     assert (mature == "N1").mean() >= 0.9
 
 
+def test_a_subset_without_its_layout_has_the_same_clusters_and_names(zilionis_neutrophils):
+    """layout=False (the human subtypes) skips the UMAP only."""
+    cells, subset, clusters, marker_table, _ = zilionis_neutrophils
+    spec = spec_for("atlas", ["Neutrophils"], n_hvg=2000, n_pcs=30)
+    markers = load_marker_sets(FIXTURES / "zilionis" / "lung_neutrophils.yaml")
+    unlaid, unlaid_clusters, unlaid_markers, _ = build_subset(cells, spec, markers, layout=False)
+    assert "X_umap" in subset.obsm and "X_umap" not in unlaid.obsm
+    pd.testing.assert_frame_equal(unlaid.obs, subset.obs)
+    pd.testing.assert_frame_equal(unlaid_clusters, clusters)
+    pd.testing.assert_frame_equal(unlaid_markers, marker_table)
+
+
 def test_real_subset_tables_describe_the_same_cells(zilionis_neutrophils):
     _, subset, clusters, marker_table, composition = zilionis_neutrophils
     assert clusters["n_cells"].sum() == subset.n_obs
