@@ -90,8 +90,9 @@ def test_the_graph_is_the_exact_knn_above_scanpys_dense_limit():
 def test_a_graph_above_the_exact_limit_is_pynndescents_the_same_in_every_run():
     rng = np.random.default_rng(1)
     truth = rng.integers(4, size=3000)
-    embedding = (rng.normal(0, 6, (4, 10))[truth] + rng.normal(0, 1, (3000, 10))).astype(np.float32)
-    settings = AtlasSettings(graph_pcs=10, n_neighbors=15, leiden_resolution=0.1)
+    # 20 dimensions: pynndescent misses ~1 % of the exact neighbours (~0.1 % in 10)
+    embedding = (rng.normal(0, 3, (4, 20))[truth] + rng.normal(0, 1, (3000, 20))).astype(np.float32)
+    settings = AtlasSettings(graph_pcs=20, n_neighbors=15, leiden_resolution=0.1)
     graphs = []
     for limit in (3000, 2999, 2999):  # exact at the limit, approximate above it
         adata = ad.AnnData(
@@ -106,7 +107,7 @@ def test_a_graph_above_the_exact_limit_is_pynndescents_the_same_in_every_run():
     recall = np.mean(
         [len(set(approximate[i].indices) & set(exact[i].indices)) / 14 for i in range(3000)]
     )
-    assert 0.9 < recall < 1  # approximate, and close
+    assert 0.9 < recall < 0.999  # approximate, and close
     assert adjusted_rand_score(truth, graphs[1].obs["leiden"]) > 0.95
 
 
