@@ -16,7 +16,7 @@ rule qc:
         "../../envs/core.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_from_input(4, minimum=2500),  # 500k demo: 1.6 GB sample, 4.9 GB peak
+        mem_mb=mem_mb_from_input(5, minimum=2500),  # 500k demo: 1.6 GB sample, 5.5-6.1 GB peak
     params:
         qc=config["qc"],
         doublets=config["doublets"],
