@@ -161,6 +161,18 @@ def test_a_label_with_too_few_cells_is_left_out_of_the_reference(atlas_and_label
         cf.reference_cells(atlas, labels, cf.Level("cell_type", min_cells=1000))
 
 
+def test_the_reference_read_from_files_is_the_one_made_in_memory(atlas_and_labels, tmp_path):
+    atlas, labels, _ = atlas_and_labels
+    atlas.write_h5ad(tmp_path / "atlas.h5ad")
+    labels.reset_index().to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
+    level = cf.Level("cell_type", conditions=("control", "PMN"))
+    from_files = cf.read_reference(tmp_path / "atlas.h5ad", tmp_path / "labels.tsv", level)
+    in_memory = cf.reference_cells(atlas, labels, level)
+    assert list(from_files.obs_names) == list(in_memory.obs_names)
+    assert (from_files.obs["reference_label"] == in_memory.obs["reference_label"]).all()
+    assert (from_files.X != in_memory.X).nnz == 0
+
+
 def test_markers_are_unique_per_type_and_mostly_the_planted_ones(atlas_and_labels):
     atlas, labels, _ = atlas_and_labels
     reference = cf.reference_cells(atlas, labels, cf.Level("cell_type"))

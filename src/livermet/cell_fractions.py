@@ -101,6 +101,14 @@ def read_labels(path) -> pd.DataFrame:
     return table.set_index("cell")
 
 
+def read_reference(atlas_path, labels_path, level: Level) -> ad.AnnData:
+    """:func:`reference_cells` of the atlas and labels files, as the marker job and every
+    cohort's deconvolution job read a level's reference alike."""
+    import anndata as ad
+
+    return reference_cells(ad.read_h5ad(atlas_path), read_labels(labels_path), level)
+
+
 def reference_cells(atlas: ad.AnnData, labels: pd.DataFrame, level: Level) -> ad.AnnData:
     """The atlas cells of a level's reference, with its label in ``obs["reference_label"]``.
 

@@ -1,15 +1,12 @@
 """Bisque cell fractions of one bulk or survival cohort at one reference level."""
 
-import anndata as ad
-
 from livermet.bulk import design_from_groups, read_design
 from livermet.cell_fractions import (
     Level,
     bulk_from_log2,
     estimate_fractions,
-    read_labels,
     read_markers,
-    reference_cells,
+    read_reference,
 )
 from livermet.io import read_table, rule_logging, write_table
 from livermet.tables import read_count_table
@@ -27,7 +24,7 @@ with rule_logging(snakemake.log[0]):
     else:
         groups = None
     level = Level.from_config(params.level)
-    reference = reference_cells(ad.read_h5ad(inputs.atlas), read_labels(inputs.labels), level)
+    reference = read_reference(inputs.atlas, inputs.labels, level)
     markers = read_markers(inputs.markers)
     fractions = estimate_fractions(bulk, reference, level, markers, groups)
     write_table(fractions, snakemake.output[0])
